@@ -1,0 +1,50 @@
+"""The running service's state, independent of HTTP: settings, store, executor.
+
+The Flask app keeps one ``Service`` in ``app.extensions``; the CLI and tests can build
+one without Flask. Start-up work (opening the store, building the seed, starting query
+workers) happens here, once, never per request.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .build import build, find_article, is_built
+from .executor import InProcessExecutor
+from .settings import Settings, load_settings
+from .store import Store, open_store
+
+log = logging.getLogger("borderkg")
+
+
+@dataclass
+class Service:
+    """Settings, store and executor of one service process."""
+
+    settings: Settings
+    store: Store
+    executor: Any
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, settings: Settings | None = None, store: Store | None = None,
+              build_if_empty: bool = True) -> "Service":
+        """Open the configured store (building the seed when empty) and its executor."""
+        settings = settings or load_settings()
+        store = store or open_store(settings)
+        if build_if_empty and not is_built(store):
+            report = build(store, find_article(settings.article))
+            log.info("built seed graph: %d quads from %s", report.total, report.article)
+        return cls(settings, store, make_executor(settings, store))
+
+    def close(self) -> None:
+        close = getattr(self.executor, "close", None)
+        if close:
+            close()
+        self.store.close()
+
+
+def make_executor(settings: Settings, store: Store) -> Any:
+    """The executor for this store: killable worker processes where the store allows."""
+    return InProcessExecutor(store)

@@ -1,0 +1,202 @@
+"""The one settings table.
+
+Each setting is declared once, as a ``Setting(name, default, help)``; the CLI options of
+``borderkg serve``, the ``BORDERKG_*`` environment variables, the optional config file,
+the README's settings table and the service description are all derived from
+``SETTINGS``. Resolution order (later wins): defaults, config file (TOML, given by
+``--config`` or ``BORDERKG_CONFIG``), environment, explicit overrides (CLI or tests).
+Nothing here runs at import time.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+
+ENV_PREFIX = "BORDERKG_"
+
+
+def default_data_dir() -> str:
+    """Per-user data directory: ``$XDG_DATA_HOME/borderkg`` or ``~/.local/share/borderkg``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "borderkg")
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def _list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [item.strip() for item in str(value).split(",") if item.strip()]
+
+
+def _optional_str(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if str(value) not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+        return str(value)
+
+    convert.__name__ = "|".join(options)
+    return convert
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value: its name, default, converter and the help shown everywhere."""
+
+    name: str
+    default: Any
+    help: str
+    convert: Callable[[Any], Any] = str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", None, "Directory of the on-disk store and snapshots "
+            "(default: $XDG_DATA_HOME/borderkg or ~/.local/share/borderkg).", _optional_str),
+    Setting("store", "disk", "Store backend: 'disk' (embedded Oxigraph on disk), 'memory' "
+            "(embedded, in memory, lost on exit) or 'remote' (a SPARQL 1.1 endpoint).",
+            _choice("disk", "memory", "remote")),
+    Setting("remote_query_url", None, "Remote backend: SPARQL query endpoint URL.", _optional_str),
+    Setting("remote_update_url", None, "Remote backend: SPARQL update endpoint URL "
+            "(default: the query URL).", _optional_str),
+    Setting("remote_graph_store_url", None, "Remote backend: Graph Store Protocol URL, "
+            "if the server offers one (used for fast bulk loads).", _optional_str),
+    Setting("remote_user", None, "Remote backend: user name for HTTP authentication.", _optional_str),
+    Setting("remote_password", None, "Remote backend: password for HTTP authentication.",
+            _optional_str, secret=True),
+    Setting("remote_auth", "basic", "Remote backend: HTTP authentication scheme.",
+            _choice("basic", "digest")),
+    Setting("article", None, "Path of the founding article to build the seed graph from "
+            "(default: ../shared/seed/000_e1eaba6903481a9d.txt next to the working "
+            "directory or the checkout).", _optional_str),
+    Setting("host", "127.0.0.1", "Address the HTTP server binds to."),
+    Setting("port", 8000, "Port the HTTP server listens on.", int),
+    Setting("workers", 1, "HTTP server worker processes (the embedded store allows one "
+            "writer process; keep 1 unless the store is remote).", int),
+    Setting("threads", 8, "Request threads per worker.", int),
+    Setting("update_token", None, "Bearer token required for every write (SPARQL Update, "
+            "Graph Store writes). Without it, writes are refused with 403.", _optional_str,
+            secret=True),
+    Setting("allow_anonymous_writes", False, "DANGER: accept writes without a token. "
+            "For local testing only.", _bool),
+    Setting("query_timeout", 10.0, "Seconds a query may run before it is stopped and "
+            "answered 503.", float),
+    Setting("query_workers", 2, "Processes that evaluate queries (killable on timeout) "
+            "for the disk backend.", int),
+    Setting("max_rows", 100_000, "Most result rows (or triples) one response carries; a "
+            "truncated result says so in the X-BorderKG-Truncated header.", int),
+    Setting("max_body_bytes", 16 * 1024 * 1024, "Largest request body accepted (413 above).", int),
+    Setting("default_graph_union", True, "When true, the default graph of a query is the "
+            "union of all graphs; when false, only the store's own default graph.", _bool),
+    Setting("allowed_service_hosts", [], "Comma-separated hosts that SERVICE may call. "
+            "Empty (default): SERVICE is refused.", _list),
+    Setting("cors_origins", "*", "Origins allowed to read cross-origin ('*' for any, empty "
+            "to disable CORS)."),
+    Setting("public_base", None, "Base URL the service is reached at, when behind a proxy "
+            "(default: taken from each request).", _optional_str),
+    Setting("iri_base", "https://w3id.org/borderkg/", "Base of the IRIs minted by the "
+            "project; IRIs under it dereference to this server's documents."),
+    Setting("result_cache_size", 256, "Query results kept in memory (0 disables); entries "
+            "are keyed by query, dataset and store version, so writes invalidate them.", int),
+    Setting("log_level", "info", "Log level: debug, info, warning, error.",
+            _choice("debug", "info", "warning", "error")),
+)
+
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+class Settings(dict):
+    """Resolved settings; attribute access for readability (``settings.query_timeout``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    def public(self) -> dict[str, Any]:
+        """Settings safe to show (secrets replaced by whether they are set)."""
+        return {k: (bool(v) if BY_NAME[k].secret else v) for k, v in self.items()}
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self["data_dir"] or default_data_dir())
+
+
+def _convert(setting: Setting, value: Any, origin: str) -> Any:
+    if value is None:
+        return None
+    try:
+        return setting.convert(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {setting.name} from {origin}: {exc}") from None
+
+
+def _from_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: {exc}") from None
+    section = data.get("borderkg", data)
+    unknown = set(section) - set(BY_NAME)
+    if unknown:
+        raise ConfigError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")
+    return section
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None,
+                  environ: Mapping[str, str] | None = None,
+                  config_file: str | None = None) -> Settings:
+    """Resolve every setting: defaults < config file < environment < overrides."""
+    env = os.environ if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = set(overrides) - set(BY_NAME)
+    if unknown:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+    config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
+    from_file = _from_file(config_file) if config_file else {}
+    resolved = Settings()
+    for setting in SETTINGS:
+        value, origin = setting.default, "default"
+        if setting.name in from_file:
+            value, origin = from_file[setting.name], f"config file {config_file}"
+        if setting.env in env:
+            value, origin = env[setting.env], f"environment {setting.env}"
+        if setting.name in overrides:
+            value, origin = overrides[setting.name], "command line"
+        resolved[setting.name] = _convert(setting, value, origin)
+    return resolved
+
+
+def settings_markdown() -> str:
+    """The settings table as Markdown, for the README (a test keeps them in sync)."""
+    rows = ["| setting | environment | default | meaning |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        default = "" if s.default in (None, []) else f"`{s.default}`"
+        rows.append(f"| `{s.name}` | `{s.env}` | {default} | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,315 @@
+"""One store interface, several backends.
+
+``Store`` is what the rest of BorderKG talks to: the endpoint, the named queries, the
+analyses, the build and the importers. Results are always pyoxigraph's result objects
+(``QuerySolutions``, ``QueryBoolean``, ``QueryTriples``), whatever the backend, so the
+serialisers and the HTTP layer have one shape to handle.
+
+Backends:
+
+* ``OxigraphStore(None)``  embedded Oxigraph in memory (tests, benchmarks' best case);
+* ``OxigraphStore(path)``  embedded Oxigraph on disk (RocksDB; the service default);
+* ``RemoteStore``          any SPARQL 1.1 Query/Update endpoint (``graph.remote``).
+
+Every write bumps ``version``; caches (results, the networkx projection, ETags) key on
+it, so a write can never be followed by a stale answer from this process.
+"""
+from __future__ import annotations
+
+import gzip
+import itertools
+import os
+import re
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator, Sequence, Union
+
+from pyoxigraph import (
+    DefaultGraph,
+    NamedNode,
+    Quad,
+    QueryBoolean,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+)
+from pyoxigraph import Store as _OxStore
+
+from .errors import BadRequest, ConfigError, QuerySyntaxError
+
+QueryResult = Union[QuerySolutions, QueryBoolean, QueryTriples]
+Source = Union[bytes, str, IO[bytes], Path]
+
+
+class Store(ABC):
+    """What BorderKG needs from a quad store."""
+
+    backend: str = "abstract"
+    #: whether the store's default graph is the union of its named graphs when asked
+    supports_union_default: bool = True
+
+    def __init__(self) -> None:
+        self._version = 0
+        self._boot = uuid.uuid4().hex[:8]
+        self.write_lock = threading.RLock()
+
+    # -- versioning -------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """Monotonic counter of writes made through this object."""
+        return self._version
+
+    @property
+    def etag(self) -> str:
+        """A validator for HTTP caching: changes on every write and on every restart."""
+        return f"{self._boot}-{self._version}"
+
+    def _bump(self) -> None:
+        self._version += 1
+
+    # -- reading ----------------------------------------------------------------------
+    @abstractmethod
+    def query(self, sparql: str, *, union_default: bool = True,
+              default_graphs: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None,
+              substitutions: dict[str, Any] | None = None,
+              base_iri: str | None = None) -> QueryResult:
+        """Evaluate a SPARQL query; dataset arguments override FROM/FROM NAMED."""
+
+    @abstractmethod
+    def quads(self, subject: Any = None, predicate: Any = None, obj: Any = None,
+              graph: Any = None) -> Iterator[Quad]:
+        """Quads matching a pattern (``None`` is a wildcard)."""
+
+    @abstractmethod
+    def named_graphs(self) -> list[str]:
+        """IRIs of the named graphs that hold at least one quad (or were created)."""
+
+    @abstractmethod
+    def count(self, graph: str | None = None) -> int:
+        """Number of quads in ``graph`` (``""`` is the default graph, ``None`` all)."""
+
+    def contains_graph(self, graph: str) -> bool:
+        return graph in set(self.named_graphs())
+
+    @abstractmethod
+    def dump(self, output: IO[bytes], fmt: RdfFormat, graph: str | None = None) -> None:
+        """Serialise one graph (``""`` default, IRI named) or, with ``None``, the dataset."""
+
+    # -- writing ----------------------------------------------------------------------
+    @abstractmethod
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """Run a SPARQL update, all or nothing."""
+
+    @abstractmethod
+    def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
+             base_iri: str | None = None) -> None:
+        """Add the triples/quads of ``source`` in one transaction (``graph``: target graph,
+        ``""``/None for triples into the default graph)."""
+
+    @abstractmethod
+    def extend(self, quads: Iterable[Quad]) -> None:
+        """Add quads in one transaction."""
+
+    @abstractmethod
+    def drop_graph(self, graph: str) -> bool:
+        """Remove a graph entirely; returns whether it existed. ``""`` clears the default."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every quad."""
+
+    def close(self) -> None:  # noqa: B027 - optional for backends without resources
+        """Release resources (files, connections)."""
+
+
+def _node(value: Any) -> Any:
+    if value is None or not isinstance(value, str):
+        return value
+    return NamedNode(value)
+
+
+def _graph_node(graph: str | None) -> NamedNode | DefaultGraph:
+    return DefaultGraph() if not graph else NamedNode(graph)
+
+
+def open_source(source: Source) -> IO[bytes] | bytes:
+    """Bytes or a binary stream for ``source``, transparently gunzipping ``*.gz`` paths."""
+    if isinstance(source, str):
+        return source.encode("utf-8")
+    if isinstance(source, Path):
+        opener = gzip.open if source.suffix == ".gz" else open
+        return opener(source, "rb")  # type: ignore[return-value]
+    return source
+
+
+def syntax_error(exc: SyntaxError | ValueError, what: str = "query") -> QuerySyntaxError:
+    """A ``QuerySyntaxError`` with line/column parsed from Oxigraph's message when present."""
+    message = str(exc)
+    details: dict[str, Any] = {}
+    where = _WHERE.search(message)
+    if where:
+        details["line"], details["column"] = int(where.group(1)), int(where.group(2))
+    expected = _EXPECTED.search(message)
+    if expected:
+        details["expected"] = expected.group(1).strip()[:500]
+    return QuerySyntaxError(f"SPARQL {what} syntax error: {message.splitlines()[0][:300]}",
+                            **details)
+
+
+_WHERE = re.compile(r"at (\d+):(\d+)")
+_EXPECTED = re.compile(r"expected (.*)", re.S)
+
+
+class OxigraphStore(Store):
+    """Embedded Oxigraph: in memory (``path=None``) or RocksDB on disk."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            try:
+                self._store = _OxStore(str(self.path))
+            except OSError as exc:
+                raise ConfigError(f"cannot open store at {self.path}: {exc}") from None
+        else:
+            self._store = _OxStore()
+        self.backend = "memory" if self.path is None else "disk"
+
+    @property
+    def engine(self) -> _OxStore:
+        """The pyoxigraph store itself, for fast paths (projection, bulk iteration)."""
+        return self._store
+
+    def query(self, sparql: str, *, union_default: bool = True,
+              default_graphs: Sequence[str] | None = None,
+              named_graphs: Sequence[str] | None = None,
+              substitutions: dict[str, Any] | None = None,
+              base_iri: str | None = None) -> QueryResult:
+        kwargs: dict[str, Any] = {"base_iri": base_iri, "substitutions": substitutions}
+        if default_graphs is not None:
+            kwargs["default_graph"] = [_graph_node(g) for g in default_graphs]
+        elif union_default:
+            kwargs["use_default_graph_as_union"] = True
+        if named_graphs is not None:
+            kwargs["named_graphs"] = [NamedNode(g) for g in named_graphs]
+        try:
+            return self._store.query(sparql, **kwargs)
+        except SyntaxError as exc:
+            raise syntax_error(exc) from None
+        except ValueError as exc:
+            raise BadRequest(f"invalid query: {exc}") from None
+
+    def quads(self, subject: Any = None, predicate: Any = None, obj: Any = None,
+              graph: Any = None) -> Iterator[Quad]:
+        g = _graph_node(graph) if isinstance(graph, str) else graph
+        return iter(self._store.quads_for_pattern(_node(subject), _node(predicate), obj, g))
+
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, NamedNode))
+
+    def count(self, graph: str | None = None) -> int:
+        if graph is None:
+            return len(self._store)
+        g = _graph_node(graph)
+        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, g))
+
+    def contains_graph(self, graph: str) -> bool:
+        return self._store.contains_named_graph(NamedNode(graph))
+
+    def dump(self, output: IO[bytes], fmt: RdfFormat, graph: str | None = None) -> None:
+        if graph is None:
+            self._store.dump(output, fmt)
+        else:
+            self._store.dump(output, fmt, from_graph=_graph_node(graph))
+
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        with self.write_lock:
+            try:
+                self._store.update(sparql, base_iri=base_iri)
+            except SyntaxError as exc:
+                raise syntax_error(exc, "update") from None
+            finally:
+                self._bump()
+
+    def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
+             base_iri: str | None = None) -> None:
+        data = open_source(source)
+        kwargs: dict[str, Any] = {"base_iri": base_iri}
+        if graph or fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
+            kwargs["to_graph"] = _graph_node(graph)
+        with self.write_lock:
+            try:
+                self._store.load(data, fmt, **kwargs)
+            except SyntaxError as exc:
+                raise BadRequest(f"RDF syntax error: {exc}",
+                                 line=getattr(exc, "lineno", None),
+                                 column=getattr(exc, "offset", None)) from None
+            finally:
+                self._bump()
+                if hasattr(data, "close"):
+                    data.close()  # type: ignore[union-attr]
+
+    def extend(self, quads: Iterable[Quad]) -> None:
+        with self.write_lock:
+            self._store.extend(quads)
+            self._bump()
+
+    def bulk_extend(self, quads: Iterable[Quad]) -> None:
+        """Fast, non-transactional add for building stores from scratch."""
+        with self.write_lock:
+            self._store.bulk_extend(quads)
+            self._bump()
+
+    def drop_graph(self, graph: str) -> bool:
+        with self.write_lock:
+            if not graph:
+                existed = next(iter(self._store.quads_for_pattern(None, None, None,
+                                                                  DefaultGraph())), None)
+                self._store.clear_graph(DefaultGraph())
+                self._bump()
+                return existed is not None
+            node = NamedNode(graph)
+            existed = self._store.contains_named_graph(node)
+            if existed:
+                self._store.remove_graph(node)
+            self._bump()
+            return existed
+
+    def clear(self) -> None:
+        with self.write_lock:
+            self._store.clear()
+            self._bump()
+
+    def snapshot(self, target: Path) -> Path:
+        """A consistent, independent copy of the on-disk store (hard links, milliseconds)."""
+        if self.path is None:
+            raise ConfigError("only the on-disk store can be snapshotted")
+        self._store.flush()
+        self._store.backup(str(target))
+        return target
+
+    def close(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+        del self._store
+
+
+def open_store(settings: Any) -> Store:
+    """The store chosen by the ``store`` setting."""
+    kind = settings["store"]
+    if kind == "memory":
+        return OxigraphStore(None)
+    if kind == "disk":
+        return OxigraphStore(settings.data_path / "store")
+    from .remote import RemoteStore  # imported lazily: only remote deployments need requests
+
+    return RemoteStore.from_settings(settings)
+
+
+def take(iterable: Iterable[Any], n: int) -> list[Any]:
+    """The first ``n`` items of ``iterable``."""
+    return list(itertools.islice(iterable, n))

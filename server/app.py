@@ -1,0 +1,66 @@
+"""The Flask application factory.
+
+``create_app(settings)`` wires the thin HTTP layer onto a ``graph.service.Service``:
+blueprints per area (SPARQL protocol, Graph Store, pages, named queries, analyses), one
+error handler turning every ``BorderKGError`` into one JSON shape, and nothing done at
+import time.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from flask import Flask, current_app, jsonify
+from werkzeug.exceptions import HTTPException
+
+from graph.errors import BorderKGError
+from graph.service import Service
+from graph.settings import Settings, load_settings
+
+#: modules exposing ``bp``, a Blueprint; registered in this order
+BLUEPRINTS: tuple[str, ...] = (
+    "server.health",
+)
+
+
+def create_app(settings: Settings | dict[str, Any] | None = None,
+               service: Service | None = None) -> Flask:
+    """Build the app: resolve settings, start the service, register blueprints."""
+    if not isinstance(settings, Settings):
+        settings = load_settings(settings or {})
+    app = Flask(__name__)
+    app.config["BORDERKG"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["borderkg"] = service or Service.start(settings)
+    for module in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(module).bp)
+    register_error_handlers(app)
+    return app
+
+
+def service() -> Service:
+    """The ``Service`` of the current app."""
+    return current_app.extensions["borderkg"]
+
+
+def error_response(error: BorderKGError) -> Any:
+    response = jsonify(error.to_dict())
+    response.status_code = error.status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """One handler, one JSON shape, for our errors and Werkzeug's."""
+
+    @app.errorhandler(BorderKGError)
+    def _ours(error: BorderKGError) -> Any:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Any:
+        ours = BorderKGError(error.description or error.name)
+        ours.status, ours.code = error.code or 500, error.name.lower().replace(" ", "-")
+        response = error_response(ours)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response

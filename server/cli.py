@@ -1,0 +1,164 @@
+"""The ``borderkg`` command.
+
+Commands are thin: they resolve settings, open the store and call ``graph``. Heavier
+command groups live in their own modules and are imported only when used, so
+``borderkg query`` starts fast and never pays for Flask or networkx.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from graph.errors import BorderKGError
+from graph.settings import SETTINGS, Setting, Settings, load_settings
+
+#: command name -> "module:attribute", imported on first use
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("server.cli_serve:serve", "Run the HTTP service (SPARQL endpoint, pages, API)."),
+    "load": ("server.cli_data:load", "Load RDF files into the store."),
+    "import": ("server.cli_data:import_group", "Import official statistics."),
+    "reconcile": ("server.cli_data:reconcile", "Check the article's figures against data."),
+    "analyze": ("server.cli_analyze:analyze", "Relationship analyses (paths, centrality...)."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose heavier subcommands are imported only when invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS:
+            module, _, attr = LAZY_COMMANDS[name][0].partition(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, LAZY_COMMANDS[n][1] if n in LAZY_COMMANDS
+                 else (self.commands[n].get_short_help_str(60))) for n in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def setting_option(setting: Setting) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A click option for a setting; its value overrides config file and environment."""
+    flag = "--" + setting.name.replace("_", "-")
+    if setting.default is False or setting.default is True:
+        return click.option(flag, setting.name, is_flag=True, default=None, help=setting.help)
+    return click.option(flag, setting.name, default=None, help=setting.help + f" [env {setting.env}]")
+
+
+def with_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add options for the named settings plus ``--config``; pass ``settings`` to the command."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(config: str | None, **kwargs: Any) -> Any:
+            overrides = {n: kwargs.pop(n) for n in names}
+            settings = load_settings(overrides, config_file=config)
+            return func(settings=settings, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
+        for setting in reversed([s for s in SETTINGS if s.name in names]):
+            wrapper = setting_option(setting)(wrapper)
+        return click.option("--config", default=None, help="TOML config file "
+                            "[env BORDERKG_CONFIG].")(wrapper)
+
+    return decorate
+
+
+STORE_SETTINGS = ("data_dir", "store", "remote_query_url", "remote_update_url",
+                  "remote_graph_store_url", "remote_user", "remote_password", "remote_auth")
+
+
+def open_configured_store(settings: Settings) -> Any:
+    from graph.store import open_store
+
+    return open_store(settings)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="borderkg")
+def cli() -> None:
+    """BorderKG: a linked-data knowledge graph of U.S. immigration enforcement and removal
+    cooperation, with a SPARQL 1.1 endpoint, linked-data pages and analyses."""
+
+
+@cli.command()
+@with_settings(*STORE_SETTINGS, "article")
+def build(settings: Settings) -> None:
+    """Build (or rebuild) the seed graph from the founding article; idempotent."""
+    from graph.build import build as build_seed, find_article
+
+    store = open_configured_store(settings)
+    report = build_seed(store, find_article(settings.article))
+    store.close()
+    for graph, count in report.quads.items():
+        click.echo(f"{count:>7} quads  {graph}")
+    click.echo(f"{report.total:>7} quads  built from {report.article}")
+
+
+@cli.command()
+@with_settings(*STORE_SETTINGS)
+def validate(settings: Settings) -> None:
+    """Check the store's seed graphs against the SHACL shapes; exit 1 when they fail."""
+    from graph.build import validate_store
+
+    store = open_configured_store(settings)
+    result = validate_store(store)
+    store.close()
+    click.echo(result.report)
+    if not result.conforms:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("sparql", required=False)
+@click.option("--file", "-f", "path", type=click.Path(exists=True, dir_okay=False),
+              help="Read the query from a file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json", "xml",
+                                                     "turtle", "ntriples", "jsonld"]),
+              default="table", show_default=True, help="Output format.")
+@with_settings(*STORE_SETTINGS, "default_graph_union")
+def query(settings: Settings, sparql: str | None, path: str | None, fmt: str) -> None:
+    """Run a SPARQL query (a string, or --file) against the store."""
+    from graph.output import write_result
+
+    if bool(sparql) == bool(path):
+        raise click.UsageError("give a query string or --file, not both and not neither")
+    text = Path(path).read_text(encoding="utf-8") if path else str(sparql)
+    store = open_configured_store(settings)
+    result = store.query(text, union_default=settings.default_graph_union)
+    write_result(result, fmt, sys.stdout)
+    store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user mistakes become one line on stderr and exit status 1."""
+    try:
+        cli.main(args=argv, prog_name="borderkg", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except BorderKGError as exc:
+        click.echo(f"borderkg: error: {exc.message}", err=True)
+        return 1
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

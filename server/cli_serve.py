@@ -1,0 +1,53 @@
+"""``borderkg serve``: the production HTTP server (gunicorn) around the app factory."""
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from graph.settings import SETTINGS, Settings
+
+from .cli import with_settings
+
+
+def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
+    """Serve with gunicorn's threaded workers, the app built once per worker."""
+    from gunicorn.app.base import BaseApplication
+
+    from .app import create_app
+
+    class Application(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", settings.workers)
+            self.cfg.set("threads", settings.threads)
+            self.cfg.set("worker_class", "gthread" if settings.threads > 1 else "sync")
+            self.cfg.set("timeout", max(30, int(settings.query_timeout * 3)))
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("loglevel", settings.log_level)
+
+        def load(self) -> Any:
+            from graph.service import Service
+
+            return create_app(settings, Service.start(settings, build_if_empty=build_if_empty))
+
+    Application().run()
+
+
+@click.command()
+@click.option("--empty", is_flag=True, help="Serve only what was loaded; do not build the "
+              "seed graph into an empty store.")
+@with_settings(*(s.name for s in SETTINGS))
+def serve(settings: Settings, empty: bool) -> None:
+    """Run the HTTP service (SPARQL endpoint, Graph Store, pages, API) with gunicorn."""
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.allow_anonymous_writes:
+        click.secho("WARNING: --allow-anonymous-writes: ANYONE who can reach "
+                    f"{settings.host}:{settings.port} can change or delete the data.",
+                    fg="red", err=True, bold=True)
+    run_gunicorn(settings, build_if_empty=not empty)

@@ -1,0 +1,155 @@
+"""Shared fixtures: the article, stores, the app, and real servers on loopback.
+
+Each test builds its own world: a fresh in-memory store with the seed graph, a Flask
+test client over it, or a real ``borderkg serve`` process on a free port.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+ARTICLE = SHARED / "seed" / "000_e1eaba6903481a9d.txt"
+CBP_STATE_CSV = SHARED / "data" / "cbp-nationwide-encounters-fy20-fy23-state.csv"
+USBP_MONTHLY = SHARED / "data" / "usbp-monthly-encounters-fy2000-fy2020.csv.gz"
+TOKEN = "test-token-7f3a9c"
+
+
+@pytest.fixture(scope="session")
+def article_path() -> Path:
+    return ARTICLE
+
+
+@pytest.fixture(scope="session")
+def seed_nquads(article_path: Path) -> str:
+    from graph.seed import seed_nquads as build_nquads
+
+    return build_nquads(article_path)
+
+
+@pytest.fixture
+def seed_store(seed_nquads: str) -> Any:
+    """A fresh in-memory store holding the seed graph."""
+    from pyoxigraph import RdfFormat
+
+    from graph.store import OxigraphStore
+
+    store = OxigraphStore(None)
+    store.load(seed_nquads, RdfFormat.N_QUADS)
+    return store
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Any:
+    from graph.settings import load_settings
+
+    return load_settings({"store": "memory", "data_dir": str(tmp_path), "article": str(ARTICLE),
+                          "update_token": TOKEN}, environ={})
+
+
+@pytest.fixture
+def app(settings: Any, seed_store: Any) -> Any:
+    from graph.service import Service, make_executor
+    from server.app import create_app
+
+    service = Service(settings, seed_store, make_executor(settings, seed_store))
+    return create_app(settings, service)
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A real ``borderkg serve`` process on loopback."""
+
+    def __init__(self, args: list[str], env: dict[str, str], port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.args, self.env = args, env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
+
+    def start(self, log_path: Path, timeout: float = 60) -> "LiveServer":
+        self.log_path = log_path
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log,
+                                            start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {log_path.read_text()[-3000:]}")
+
+    def stop(self, sig: int = 15) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path else ""
+
+
+@pytest.fixture
+def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveServer]]:
+    """Factory: ``start_server(store="disk", data_dir=..., extra=[...], env={...})``."""
+    servers: list[LiveServer] = []
+
+    def start(*, store: str = "memory", data_dir: Path | None = None, token: str | None = TOKEN,
+              extra: list[str] | None = None, env: dict[str, str] | None = None) -> LiveServer:
+        data_dir = data_dir or tmp_path_factory.mktemp("data")
+        port = free_port()
+        args = [sys.executable, "-m", "server.cli", "serve", "--port", str(port),
+                "--store", store, "--data-dir", str(data_dir), "--article", str(ARTICLE),
+                *(extra or [])]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("BORDERKG_")}
+        if token:
+            environ["BORDERKG_UPDATE_TOKEN"] = token
+        environ.update(env or {})
+        server = LiveServer(args, environ, port)
+        servers.append(server)
+        return server.start(tmp_path_factory.mktemp("log") / "server.log")
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real server (memory store, seed built, token ``TOKEN``) shared by a module."""
+    port = free_port()
+    data_dir = tmp_path_factory.mktemp("live")
+    args = [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store",
+            "memory", "--data-dir", str(data_dir), "--article", str(ARTICLE)]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("BORDERKG_")}
+    environ["BORDERKG_UPDATE_TOKEN"] = TOKEN
+    server = LiveServer(args, environ, port).start(data_dir / "server.log")
+    yield server
+    server.stop()
