@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .build import build, find_article, is_built
+from .cache import CachingExecutor
 from .executor import InProcessExecutor
 from .settings import Settings, load_settings
 from .store import Store, open_store
@@ -29,20 +30,29 @@ class Service:
 
     @classmethod
     def start(cls, settings: Settings | None = None, store: Store | None = None,
-              build_if_empty: bool = True) -> "Service":
+              build_if_empty: bool = True) -> Service:
         """Open the configured store (building the seed when empty) and its executor."""
         settings = settings or load_settings()
         store = store or open_store(settings)
         if build_if_empty and not is_built(store):
             report = build(store, find_article(settings.article))
             log.info("built seed graph: %d quads from %s", report.total, report.article)
-        return cls(settings, store, make_executor(settings, store))
+        return cls(settings, store, build_executor(settings, store))
 
     def close(self) -> None:
         close = getattr(self.executor, "close", None)
         if close:
             close()
         self.store.close()
+
+
+def build_executor(settings: Settings, store: Store) -> Any:
+    """The store's executor behind the result cache (none for remote stores, whose
+    contents can change behind our back)."""
+    executor = make_executor(settings, store)
+    if settings.result_cache_size > 0 and store.backend != "remote":
+        return CachingExecutor(executor, store, settings.result_cache_size)
+    return executor
 
 
 def make_executor(settings: Settings, store: Store) -> Any:

@@ -58,10 +58,10 @@ def settings(tmp_path: Path) -> Any:
 
 @pytest.fixture
 def app(settings: Any, seed_store: Any) -> Any:
-    from graph.service import Service, make_executor
+    from graph.service import Service, build_executor
     from server.app import create_app
 
-    service = Service(settings, seed_store, make_executor(settings, seed_store))
+    service = Service(settings, seed_store, build_executor(settings, seed_store))
     return create_app(settings, service)
 
 

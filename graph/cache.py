@@ -1,0 +1,105 @@
+"""A result cache in front of any executor.
+
+Analysts repeat themselves: dashboards re-run the same named query, many people open the
+same page. An answer is fully determined by the query text, its dataset, the negotiated
+format, the row cap and the store's contents, so it is cached under exactly that key —
+with ``store.etag`` standing for the contents. Every write changes the etag, so a cached
+answer can never outlive the data it came from. Only small answers are kept (bounded
+bytes per entry and entries in all); large results stream through untouched.
+
+The remote backend cannot see writes made behind its back, so the service does not cache
+for it (see ``graph.service``).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .executor import ExecutedQuery, QueryRequest
+from .store import Store
+
+MAX_ENTRY_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class _Entry:
+    form: str
+    format: Any
+    body: bytes
+    truncated: bool
+    rows: int
+
+
+def request_key(request: QueryRequest, etag: str) -> Hashable:
+    """Everything that determines an answer's bytes (never the time limit)."""
+    substitutions = tuple(sorted((k, str(v)) for k, v in (request.substitutions or {}).items()))
+    return (request.text, request.union_default, tuple(request.default_graphs or ()),
+            request.default_graphs is None, tuple(request.named_graphs or ()),
+            request.named_graphs is None, substitutions, request.base_iri,
+            request.result_format.name, request.graph_format.name, request.max_rows, etag)
+
+
+class CachingExecutor:
+    """Wraps an executor; answers repeated requests from memory while the store is unchanged."""
+
+    def __init__(self, inner: Any, store: Store, entries: int = 256,
+                 max_entry_bytes: int = MAX_ENTRY_BYTES) -> None:
+        self.inner, self.store = inner, store
+        self.entries, self.max_entry_bytes = entries, max_entry_bytes
+        self._cache: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @property
+    def kind(self) -> str:
+        return f"cached {getattr(self.inner, 'kind', 'executor')}"
+
+    def run(self, request: QueryRequest) -> ExecutedQuery:
+        key = request_key(request, self.store.etag)
+        with self._lock:
+            entry = self._cache.get(key)
+            if entry is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+        if entry is not None:
+            return ExecutedQuery(entry.form, entry.format, iter([entry.body]), entry.truncated,
+                                 entry.rows, {"X-BorderKG-Cache": "hit"})
+        self.misses += 1
+        executed = self.inner.run(request)
+        executed.body = self._recording(key, executed)
+        return executed
+
+    def _recording(self, key: Hashable, executed: ExecutedQuery) -> Iterator[bytes]:
+        """Pass chunks through; remember the whole body if it completes and is small."""
+        chunks: list[bytes] | None = []
+        size = 0
+        for chunk in executed.body:
+            if chunks is not None:
+                size += len(chunk)
+                if size <= self.max_entry_bytes:
+                    chunks.append(chunk)
+                else:
+                    chunks = None
+            yield chunk
+        if chunks is not None:
+            self._store(key, _Entry(executed.form, executed.format, b"".join(chunks),
+                                    executed.truncated, executed.rows))
+
+    def _store(self, key: Hashable, entry: _Entry) -> None:
+        with self._lock:
+            self._cache[key] = entry
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.entries:
+                self._cache.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close:
+            close()
