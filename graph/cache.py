@@ -69,14 +69,15 @@ class CachingExecutor:
                                  entry.rows, {"X-BorderKG-Cache": "hit"})
         self.misses += 1
         executed = self.inner.run(request)
-        executed.body = self._recording(key, executed)
+        executed.body = self._recording(key, executed, executed.body)
         return executed
 
-    def _recording(self, key: Hashable, executed: ExecutedQuery) -> Iterator[bytes]:
+    def _recording(self, key: Hashable, executed: ExecutedQuery,
+                   source: Iterator[bytes]) -> Iterator[bytes]:
         """Pass chunks through; remember the whole body if it completes and is small."""
         chunks: list[bytes] | None = []
         size = 0
-        for chunk in executed.body:
+        for chunk in source:
             if chunks is not None:
                 size += len(chunk)
                 if size <= self.max_entry_bytes:
