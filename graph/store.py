@@ -159,6 +159,12 @@ def syntax_error(exc: SyntaxError | ValueError, what: str = "query") -> QuerySyn
                             **details)
 
 
+def _has_from(sparql: str) -> bool:
+    from .sparql_text import analyse
+
+    return bool(analyse(sparql, "query").dataset_keywords() & {"FROM", "FROM NAMED"})
+
+
 _WHERE = re.compile(r"at (\d+):(\d+)")
 _EXPECTED = re.compile(r"expected (.*)", re.S)
 
@@ -192,7 +198,8 @@ class OxigraphStore(Store):
         kwargs: dict[str, Any] = {"base_iri": base_iri, "substitutions": substitutions}
         if default_graphs is not None:
             kwargs["default_graph"] = [_graph_node(g) for g in default_graphs]
-        elif union_default:
+        elif union_default and not _has_from(sparql):
+            # FROM/FROM NAMED in the query define its dataset; union must not override it
             kwargs["use_default_graph_as_union"] = True
         if named_graphs is not None:
             kwargs["named_graphs"] = [NamedNode(g) for g in named_graphs]
@@ -200,7 +207,7 @@ class OxigraphStore(Store):
             return self._store.query(sparql, **kwargs)
         except SyntaxError as exc:
             raise syntax_error(exc) from None
-        except ValueError as exc:
+        except (ValueError, RuntimeError) as exc:
             raise BadRequest(f"invalid query: {exc}") from None
 
     def quads(self, subject: Any = None, predicate: Any = None, obj: Any = None,
@@ -232,6 +239,9 @@ class OxigraphStore(Store):
                 self._store.update(sparql, base_iri=base_iri)
             except SyntaxError as exc:
                 raise syntax_error(exc, "update") from None
+            except RuntimeError as exc:
+                # evaluation failures (e.g. CREATE of an existing graph); storage ones are OSError
+                raise BadRequest(f"update failed: {exc}") from None
             finally:
                 self._bump()
 
