@@ -13,6 +13,7 @@ in the period is a known abbreviation (``U.S.``). Offsets are in Unicode code po
 the decoded text, begin inclusive and end exclusive, so ``text[begin:end]`` is the
 sentence (as NIF's ``beginIndex``/``endIndex``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,15 @@ from .errors import BadParameter
 from .namespace import BKG
 
 __all__ = [
-    "ARTICLE_SHA256", "Article", "ArticleMismatch", "Sentence", "article_triples", "document_iri",
-    "read_article", "sentence_iri", "split_sentences",
+    "ARTICLE_SHA256",
+    "Article",
+    "ArticleMismatch",
+    "Sentence",
+    "article_triples",
+    "document_iri",
+    "read_article",
+    "sentence_iri",
+    "split_sentences",
 ]
 
 ARTICLE_SHA256 = "7d12404a315a255c0afa27364f8038fc16f413ee29e12e26a6f3389d29025085"
@@ -38,18 +46,41 @@ EXPECTED_PARAGRAPHS = 14
 EXPECTED_SENTENCES = 19
 
 #: Words that end in a period without ending a sentence (compared case-sensitively).
-ABBREVIATIONS = frozenset({"U.S.", "U.K.", "U.N.", "E.U.", "Mr.", "Mrs.", "Ms.", "Dr.", "St.",
-                           "Jan.", "Feb.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.", "No.", "vs."})
+ABBREVIATIONS = frozenset(
+    {
+        "U.S.",
+        "U.K.",
+        "U.N.",
+        "E.U.",
+        "Mr.",
+        "Mrs.",
+        "Ms.",
+        "Dr.",
+        "St.",
+        "Jan.",
+        "Feb.",
+        "Aug.",
+        "Sept.",
+        "Oct.",
+        "Nov.",
+        "Dec.",
+        "No.",
+        "vs.",
+    }
+)
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"”’]?(?=\s+[\"“‘(A-Z0-9])")
 
-TITLE = ("DHS announces fifth large-scale removal of Chinese nationals in under seven months "
-         "(news article, January 2025)")
+TITLE = (
+    "DHS announces fifth large-scale removal of Chinese nationals in under seven months "
+    "(news article, January 2025)"
+)
 PUBLICATION_DATE = "2025-01-10"
 EDITORIAL_NOTE = (
     "The source file carries no headline, byline, publisher or date. The title is assigned by "
     "BorderKG. The date is inferred from the text: the announcement it reports was made on "
     "'Friday (January 10)', which is 10 January 2025, so the article is of that day or "
-    "shortly after. The publisher is unknown and deliberately not stated.")
+    "shortly after. The publisher is unknown and deliberately not stated."
+)
 
 
 class ArticleMismatch(BadParameter):
@@ -93,8 +124,11 @@ def split_sentences(text: str) -> list[Sentence]:
     offset = 0
     for paragraph, line in enumerate(text.split("\n"), start=1):
         for begin, end in _spans(line):
-            sentences.append(Sentence(len(sentences) + 1, paragraph, offset + begin,
-                                      offset + end, line[begin:end]))
+            sentences.append(
+                Sentence(
+                    len(sentences) + 1, paragraph, offset + begin, offset + end, line[begin:end]
+                )
+            )
         offset += len(line) + 1
     return sentences
 
@@ -112,8 +146,8 @@ def _spans(line: str) -> Iterator[tuple[int, int]]:
 
 
 def _ends_with_abbreviation(chunk: str) -> bool:
-    words = chunk.rstrip("\"”’").split()
-    return bool(words) and words[-1].lstrip("(“\"‘") in ABBREVIATIONS
+    words = chunk.rstrip('"”’').split()
+    return bool(words) and words[-1].lstrip('(“"‘') in ABBREVIATIONS
 
 
 def _trimmed(line: str, begin: int, end: int) -> Iterator[tuple[int, int]]:
@@ -135,7 +169,10 @@ def read_article(path: Path, expected_sha256: str | None = ARTICLE_SHA256) -> Ar
     if expected_sha256 is not None and digest != expected_sha256:
         raise ArticleMismatch(
             f"{path} is not the founding article: SHA-256 {digest}, expected {expected_sha256}; "
-            "the authored knowledge cites its sentences by number", path=str(path), sha256=digest)
+            "the authored knowledge cites its sentences by number",
+            path=str(path),
+            sha256=digest,
+        )
     text = data.decode("utf-8")
     sentences = tuple(split_sentences(text))
     article = Article(Path(path), text, digest, sentences)
@@ -147,8 +184,10 @@ def read_article(path: Path, expected_sha256: str | None = ARTICLE_SHA256) -> Ar
 def _check_shape(article: Article) -> None:
     found = (article.paragraphs, len(article.sentences))
     if found != (EXPECTED_PARAGRAPHS, EXPECTED_SENTENCES):
-        raise ArticleMismatch(f"{article.path}: expected {EXPECTED_PARAGRAPHS} paragraphs and "
-                              f"{EXPECTED_SENTENCES} sentences, found {found[0]} and {found[1]}")
+        raise ArticleMismatch(
+            f"{article.path}: expected {EXPECTED_PARAGRAPHS} paragraphs and "
+            f"{EXPECTED_SENTENCES} sentences, found {found[0]} and {found[1]}"
+        )
 
 
 def document_iri(article_id: str = ids.ARTICLE_ID) -> URIRef:
@@ -168,7 +207,11 @@ def article_triples(article: Article) -> Iterator[tuple[URIRef, URIRef, URIRef |
     for s in article.sentences:
         node = sentence_iri(s.number)
         yield node, RDF.type, BKG.Sentence
-        yield node, RDFS.label, Literal(f"sentence {s.number} of article {ids.ARTICLE_ID}", lang="en")
+        yield (
+            node,
+            RDFS.label,
+            Literal(f"sentence {s.number} of article {ids.ARTICLE_ID}", lang="en"),
+        )
         yield node, BKG.text, Literal(s.text)
         yield node, BKG.beginIndex, Literal(s.begin, datatype=XSD.nonNegativeInteger)
         yield node, BKG.endIndex, Literal(s.end, datatype=XSD.nonNegativeInteger)
@@ -177,7 +220,9 @@ def article_triples(article: Article) -> Iterator[tuple[URIRef, URIRef, URIRef |
         yield node, DCTERMS.isPartOf, doc
 
 
-def _document_triples(doc: URIRef, article: Article) -> Iterator[tuple[URIRef, URIRef, URIRef | Literal]]:
+def _document_triples(
+    doc: URIRef, article: Article
+) -> Iterator[tuple[URIRef, URIRef, URIRef | Literal]]:
     for cls in (SDO.NewsArticle, PROV.Entity, FOAF.Document):
         yield doc, RDF.type, cls
     title = Literal(TITLE, lang="en")

@@ -9,6 +9,7 @@ the date, because the start of one day and the end of another are different inst
 
 The US federal fiscal year N runs from 1 October N-1 to 30 September N (31 U.S.C. 1102).
 """
+
 from __future__ import annotations
 
 import calendar
@@ -23,13 +24,32 @@ from rdflib.namespace import RDF, RDFS, TIME, XSD
 from . import ids
 
 __all__ = [
-    "Interval", "calendar_year_iri", "date_range_iri", "fiscal_year_bounds", "fiscal_year_iri",
-    "fiscal_years_iri", "interval_for_iri", "interval_triples", "month_iri",
+    "Interval",
+    "calendar_year_iri",
+    "date_range_iri",
+    "fiscal_year_bounds",
+    "fiscal_year_iri",
+    "fiscal_years_iri",
+    "interval_for_iri",
+    "interval_triples",
+    "month_iri",
 ]
 
 TIME_BASE = ids.ID + "time/"
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 Triple = tuple[URIRef, URIRef, URIRef | Literal]
 
@@ -46,7 +66,9 @@ class Interval:
 
     def __post_init__(self) -> None:
         if self.last < self.first:
-            raise ValueError(f"interval {self.iri} ends ({self.last}) before it begins ({self.first})")
+            raise ValueError(
+                f"interval {self.iri} ends ({self.last}) before it begins ({self.first})"
+            )
 
 
 def fiscal_year_of(day: date) -> int:
@@ -86,7 +108,10 @@ def calendar_year_iri(year: int) -> str:
 
 
 def date_range_iri(first: date, last: date) -> str:
-    """IRI of the days ``first`` to ``last`` (inclusive), e.g. ``.../id/time/2025-01-06--2025-01-10``."""
+    """IRI of the days ``first`` to ``last``, both included.
+
+    For example ``.../id/time/2025-01-06--2025-01-10`` (ISO 8601-2's ``--`` range separator).
+    """
     return f"{TIME_BASE}{first.isoformat()}--{last.isoformat()}"
 
 
@@ -106,12 +131,19 @@ def _fiscal_years(fy1: int, fy2: int) -> Interval:
 def _month(year: int, month: int) -> Interval:
     first = date(year, month, 1)
     last = date(year, month, calendar.monthrange(year, month)[1])
-    return Interval(month_iri(year, month), first, last, f"{_MONTHS[month - 1]} {year}",
-                    during=fiscal_year_iri(fiscal_year_of(first)))
+    return Interval(
+        month_iri(year, month),
+        first,
+        last,
+        f"{_MONTHS[month - 1]} {year}",
+        during=fiscal_year_iri(fiscal_year_of(first)),
+    )
 
 
 def _year(year: int) -> Interval:
-    return Interval(calendar_year_iri(year), date(year, 1, 1), date(year, 12, 31), f"calendar year {year}")
+    return Interval(
+        calendar_year_iri(year), date(year, 1, 1), date(year, 12, 31), f"calendar year {year}"
+    )
 
 
 def _range(first: date, last: date) -> Interval:
@@ -127,8 +159,10 @@ _PATTERNS = (
     (re.compile(r"fy(\d{4})"), lambda m: _fiscal_year(int(m[1]))),
     (re.compile(r"(\d{4})-(\d{2})"), lambda m: _month(int(m[1]), int(m[2]))),
     (re.compile(r"(\d{4})"), lambda m: _year(int(m[1]))),
-    (re.compile(r"(\d{4}-\d{2}-\d{2})--(\d{4}-\d{2}-\d{2})"),
-     lambda m: _range(date.fromisoformat(m[1]), date.fromisoformat(m[2]))),
+    (
+        re.compile(r"(\d{4}-\d{2}-\d{2})--(\d{4}-\d{2}-\d{2})"),
+        lambda m: _range(date.fromisoformat(m[1]), date.fromisoformat(m[2])),
+    ),
 )
 
 
@@ -139,7 +173,7 @@ def interval_for_iri(iri: str) -> Interval:
     mentions, without a hand-kept list that could drift from the IRIs used.
     """
     if iri.startswith(TIME_BASE):
-        local = iri[len(TIME_BASE):]
+        local = iri[len(TIME_BASE) :]
         for pattern, make in _PATTERNS:
             match = pattern.fullmatch(local)
             if match:
@@ -154,8 +188,10 @@ def interval_triples(interval: Interval | str) -> Iterator[Triple]:
     node = URIRef(interval.iri)
     yield node, RDF.type, TIME.ProperInterval
     yield node, RDFS.label, Literal(interval.label, lang="en")
-    for role, prop, day in (("beginning", TIME.hasBeginning, interval.first),
-                            ("end", TIME.hasEnd, interval.last)):
+    for role, prop, day in (
+        ("beginning", TIME.hasBeginning, interval.first),
+        ("end", TIME.hasEnd, interval.last),
+    ):
         instant = URIRef(f"{interval.iri}/{role}")
         yield node, prop, instant
         yield instant, RDF.type, TIME.Instant

@@ -3,6 +3,7 @@
 Kept in step with ``ontology/borderkg.ttl`` by ``tests/test_ontology.py`` (both directions),
 so code that builds triples cannot mint a term the ontology does not define.
 """
+
 from __future__ import annotations
 
 from rdflib.namespace import DefinedNamespace, Namespace

@@ -13,6 +13,7 @@ Three named graphs, each with one job, so a query can always tell where a triple
 The build is deterministic: claim IRIs are hashes of the triple, the ontology's blank nodes
 are canonically relabelled, and :func:`seed_nquads` sorts its lines.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import PROV, RDF
 from rdflib.term import Node
@@ -56,7 +57,11 @@ def build_seed_dataset(article_path: Path) -> Dataset:
     """The seed dataset for the article at ``article_path`` (checked against its SHA-256)."""
     article = read_article(article_path)
     ds = Dataset()
-    _add(ds, ids.GRAPH_ONTOLOGY, to_canonical_graph(Graph().parse(ontology.ontology_path(), format="turtle")))
+    _add(
+        ds,
+        ids.GRAPH_ONTOLOGY,
+        to_canonical_graph(Graph().parse(ontology.ontology_path(), format="turtle")),
+    )
     _add(ds, ids.GRAPH_BACKGROUND, _background())
     _add_article(ds, article)
     _add(ds, ids.GRAPH_BACKGROUND, _interval_triples(ds))
@@ -94,7 +99,9 @@ def _background() -> Iterator[Triple]:
     authored.parse(knowledge_path(BACKGROUND_TRIG), format="trig")
     for s, p, o, g in authored.quads():
         if g is None or str(g) != ids.GRAPH_BACKGROUND:
-            raise KnowledgeError(f"{BACKGROUND_TRIG}: triple outside the background graph: {s} {p} {o}")
+            raise KnowledgeError(
+                f"{BACKGROUND_TRIG}: triple outside the background graph: {s} {p} {o}"
+            )
         _no_blank_nodes(BACKGROUND_TRIG, (s, p, o))
         yield s, p, o
 
@@ -123,7 +130,7 @@ def _read_authored(sentence_count: int) -> tuple[dict[Triple, set[int]], list[Tr
             editorial.append(triple)
         else:
             stated[triple].add(_sentence_number(g, sentence_count))
-    for s, p, o in editorial:
+    for s, p, _ in editorial:
         if p == BKG.reportsStatement:
             _sentence_number(s, sentence_count)
     return dict(stated), editorial
@@ -131,19 +138,26 @@ def _read_authored(sentence_count: int) -> tuple[dict[Triple, set[int]], list[Tr
 
 def _sentence_number(node: Node | None, sentence_count: int) -> int:
     name = "" if node is None else str(node)
-    if not name.startswith(SENTENCE_PREFIX) or not name[len(SENTENCE_PREFIX):].isdigit():
-        raise KnowledgeError(f"{ARTICLE_TRIG}: graph {name or '(default)'} is neither a sentence "
-                             "of the article nor the article graph")
-    number = int(name[len(SENTENCE_PREFIX):])
+    if not name.startswith(SENTENCE_PREFIX) or not name[len(SENTENCE_PREFIX) :].isdigit():
+        raise KnowledgeError(
+            f"{ARTICLE_TRIG}: graph {name or '(default)'} is neither a sentence "
+            "of the article nor the article graph"
+        )
+    number = int(name[len(SENTENCE_PREFIX) :])
     if not 1 <= number <= sentence_count:
-        raise UnknownSentence(f"{ARTICLE_TRIG} cites sentence {number}, but the article has "
-                              f"sentences 1 to {sentence_count}", sentence=number)
+        raise UnknownSentence(
+            f"{ARTICLE_TRIG} cites sentence {number}, but the article has "
+            f"sentences 1 to {sentence_count}",
+            sentence=number,
+        )
     return number
 
 
 def _no_blank_nodes(source: str, triple: Triple) -> None:
     if any(isinstance(term, BNode) for term in triple):
-        raise KnowledgeError(f"{source}: blank node in {triple}; name every resource so claims are stable")
+        raise KnowledgeError(
+            f"{source}: blank node in {triple}; name every resource so claims are stable"
+        )
 
 
 def _claim_triples(stated: dict[Triple, set[int]]) -> Iterator[Triple]:
@@ -169,7 +183,7 @@ def _statement_links(stated: dict[Triple, set[int]], editorial: list[Triple]) ->
     reported = defaultdict(set)
     for s, p, o in editorial:
         if p == BKG.reportsStatement:
-            reported[int(str(s)[len(SENTENCE_PREFIX):])].add(o)
+            reported[int(str(s)[len(SENTENCE_PREFIX) :])].add(o)
     for triple, numbers in stated.items():
         for number in numbers:
             for statement in reported.get(number, ()):
@@ -195,4 +209,3 @@ def _interval_triples(ds: Dataset) -> Iterator[Triple]:
 
 def _is_interval(iri: str) -> bool:
     return iri.startswith(intervals.TIME_BASE) and not iri.endswith(("/beginning", "/end"))
-

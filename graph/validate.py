@@ -6,6 +6,7 @@ Validation runs over the union of the seed graphs, the ontology included, so tha
 second on the seed, where RDFS inference would add time and entailed triples that the shapes
 do not need.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,7 +53,8 @@ def validate_graph(data: Graph, shapes: Graph | None = None) -> ValidationResult
     """
     shapes = load_shapes() if shapes is None else shapes
     conforms, report_graph, report = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False)
+        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False
+    )
     return ValidationResult(bool(conforms), str(report), report_graph)
 
 

@@ -3,6 +3,7 @@
 Read through ``importlib.resources`` so the files are found the same way from a checkout,
 an editable install or a wheel, and nothing is read at import time.
 """
+
 from __future__ import annotations
 
 from importlib import resources

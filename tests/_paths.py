@@ -1,4 +1,5 @@
 """Paths and shared, cached builds for the knowledge tests (kept out of conftest.py)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -8,7 +9,9 @@ from rdflib import Dataset
 
 TESTS = Path(__file__).resolve().parent
 DATA = TESTS / "data"
-ARTICLE_PATH = Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_e1eaba6903481a9d.txt"
+ARTICLE_PATH = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "seed" / "000_e1eaba6903481a9d.txt"
+)
 
 
 @lru_cache(maxsize=1)

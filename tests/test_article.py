@@ -1,18 +1,21 @@
 """The article reader: sentence splitting, offsets, and refusal of a wrong file."""
+
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
 import pytest
-from tests._paths import ARTICLE_PATH
 
 from graph.article import ARTICLE_SHA256, ArticleMismatch, read_article, split_sentences
+from tests._paths import ARTICLE_PATH
 
 
 def test_abbreviation_does_not_split() -> None:
     assert [s.text for s in split_sentences("The U.S. Department acted. China agreed.")] == [
-        "The U.S. Department acted.", "China agreed."]
+        "The U.S. Department acted.",
+        "China agreed.",
+    ]
 
 
 def test_closing_quote_stays_with_its_sentence() -> None:
@@ -28,7 +31,7 @@ def test_paragraphs_are_lines_and_offsets_are_global() -> None:
     text = "One. Two.\nThree."
     sentences = split_sentences(text)
     assert [(s.number, s.paragraph) for s in sentences] == [(1, 1), (2, 1), (3, 2)]
-    assert all(text[s.begin:s.end] == s.text for s in sentences)
+    assert all(text[s.begin : s.end] == s.text for s in sentences)
     assert sentences[2].begin == 10
 
 
@@ -43,7 +46,7 @@ def test_article_has_14_paragraphs_and_19_sentences() -> None:
 def test_sentence_texts_and_offsets() -> None:
     article = read_article(ARTICLE_PATH)
     for s in article.sentences:
-        assert article.text[s.begin:s.end] == s.text
+        assert article.text[s.begin : s.end] == s.text
         assert s.text == s.text.strip()
     first, ninth, last = article.sentences[0], article.sentences[8], article.sentences[-1]
     assert first.text.startswith("The U.S. Department of Homeland Security (DHS) announced")

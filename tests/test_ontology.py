@@ -1,4 +1,5 @@
 """The ontology file: metadata, documentation of every term, alignment, namespace module."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,11 @@ def onto() -> Graph:
 
 
 def defined_terms(g: Graph) -> set[str]:
-    return {str(s)[len(BKG_IRI):] for s in g.subjects()
-            if isinstance(s, URIRef) and str(s).startswith(BKG_IRI)}
+    return {
+        str(s)[len(BKG_IRI) :]
+        for s in g.subjects()
+        if isinstance(s, URIRef) and str(s).startswith(BKG_IRI)
+    }
 
 
 def test_package_data_api() -> None:
@@ -32,8 +36,14 @@ def test_ontology_metadata(onto: Graph) -> None:
     assert (ONTOLOGY_IRI, RDF.type, OWL.Ontology) in onto
     for prop in (DCTERMS.title, DCTERMS.description, OWL.versionInfo, DCTERMS.license):
         assert onto.value(ONTOLOGY_IRI, prop) is not None, prop
-    assert str(onto.value(ONTOLOGY_IRI, URIRef("http://purl.org/vocab/vann/preferredNamespacePrefix"))) == "bkg"
-    assert str(onto.value(ONTOLOGY_IRI, URIRef("http://purl.org/vocab/vann/preferredNamespaceUri"))) == BKG_IRI
+    assert (
+        str(onto.value(ONTOLOGY_IRI, URIRef("http://purl.org/vocab/vann/preferredNamespacePrefix")))
+        == "bkg"
+    )
+    assert (
+        str(onto.value(ONTOLOGY_IRI, URIRef("http://purl.org/vocab/vann/preferredNamespaceUri")))
+        == BKG_IRI
+    )
 
 
 def test_every_term_is_typed_labelled_and_commented(onto: Graph) -> None:
@@ -64,29 +74,46 @@ def test_misspelt_term_is_an_error() -> None:
         BKG.Cliam  # noqa: B018
 
 
-@pytest.mark.parametrize(("sub", "sup"), [
-    (BKG.GovernmentAgency, URIRef("http://www.w3.org/ns/org#Organization")),
-    (BKG.GovernmentAgency, URIRef("https://schema.org/GovernmentOrganization")),
-    (BKG.Claim, RDF.Statement),
-    (BKG.Claim, URIRef("http://www.w3.org/ns/prov#Entity")),
-    (BKG.StatedFigure, URIRef(QB + "Observation")),
-    (BKG.Bill, URIRef("https://schema.org/Legislation")),
-    (BKG.Country, URIRef("https://schema.org/Country")),
-])
+@pytest.mark.parametrize(
+    ("sub", "sup"),
+    [
+        (BKG.GovernmentAgency, URIRef("http://www.w3.org/ns/org#Organization")),
+        (BKG.GovernmentAgency, URIRef("https://schema.org/GovernmentOrganization")),
+        (BKG.Claim, RDF.Statement),
+        (BKG.Claim, URIRef("http://www.w3.org/ns/prov#Entity")),
+        (BKG.StatedFigure, URIRef(QB + "Observation")),
+        (BKG.Bill, URIRef("https://schema.org/Legislation")),
+        (BKG.Country, URIRef("https://schema.org/Country")),
+    ],
+)
 def test_classes_align_with_w3c_and_schema_org(onto: Graph, sub: URIRef, sup: URIRef) -> None:
     assert (sub, RDFS.subClassOf, sup) in onto
 
 
-@pytest.mark.parametrize("prop", ["citizenship", "landBorderRegion", "state", "demographic",
-                                  "titleOfAuthority", "fiscalYear", "month", "borderPatrolSector",
-                                  "areaOfResponsibility", "component"])
+@pytest.mark.parametrize(
+    "prop",
+    [
+        "citizenship",
+        "landBorderRegion",
+        "state",
+        "demographic",
+        "titleOfAuthority",
+        "fiscalYear",
+        "month",
+        "borderPatrolSector",
+        "areaOfResponsibility",
+        "component",
+    ],
+)
 def test_statistics_dimensions(onto: Graph, prop: str) -> None:
     assert (URIRef(BKG_IRI + prop), RDF.type, URIRef(QB + "DimensionProperty")) in onto
 
 
 def test_encounter_count_is_an_integer_measure(onto: Graph) -> None:
     assert (BKG.encounterCount, RDF.type, URIRef(QB + "MeasureProperty")) in onto
-    assert onto.value(BKG.encounterCount, RDFS.range) == URIRef("http://www.w3.org/2001/XMLSchema#integer")
+    assert onto.value(BKG.encounterCount, RDFS.range) == URIRef(
+        "http://www.w3.org/2001/XMLSchema#integer"
+    )
 
 
 def test_no_enacted_law_class(onto: Graph) -> None:

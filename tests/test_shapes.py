@@ -1,16 +1,17 @@
 """SHACL: the built seed conforms, and every node shape rejects its broken example."""
+
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 import pytest
-from tests._paths import DATA, seed_dataset
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 import ontology
 from graph.validate import validate, validate_graph
+from tests._paths import DATA, seed_dataset
 
 SHAPES = Graph().parse(ontology.shapes_path(), format="turtle")
 NODE_SHAPES = sorted(str(s) for s in SHAPES.subjects(RDF.type, SH.NodeShape))
@@ -59,5 +60,9 @@ def test_every_node_shape_targets_something_in_the_seed() -> None:
     union = union_graph(seed_dataset())
     for shape in NODE_SHAPES:
         target = SHAPES.value(URIRef(shape), SH.targetClass)
-        subclasses = set(union.transitive_subjects(URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf"), target))
+        subclasses = set(
+            union.transitive_subjects(
+                URIRef("http://www.w3.org/2000/01/rdf-schema#subClassOf"), target
+            )
+        )
         assert any((None, RDF.type, c) in union for c in subclasses), shape

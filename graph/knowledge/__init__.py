@@ -5,6 +5,7 @@
 
 ``graph.seed`` reads them; nothing is read at import time.
 """
+
 from __future__ import annotations
 
 from importlib import resources
