@@ -1,0 +1,292 @@
+"""CBP "Nationwide Encounters" tables as RDF Data Cube observations.
+
+CBP publishes the table in two variants whose columns differ, told apart by the header:
+
+* **by state**: ``Fiscal Year, Month Grouping, Month (abbv), Land Border Region, State,
+  Demographic, Citizenship, Title of Authority, Encounter Count`` — counts summed over
+  CBP's components (Border Patrol and the Office of Field Operations);
+* **by area of responsibility**: ``Component`` and ``Area of Responsibility`` instead of
+  ``State`` (plus ``AOR (Abbv)`` and ``Encounter Type``, which are kept out of the
+  dimensions: the ontology has no term for them; rows differing only there are summed).
+
+Each row becomes one ``qb:Observation`` in ``graph/cbp-encounters`` with the ontology's
+dimension properties; fiscal year and calendar month are the OWL-Time interval IRIs of
+``graph.intervals`` (the month's calendar year follows from the fiscal year: October to
+December belong to the previous calendar year).
+
+Citizenship values name country resources where the graph has one
+(``CHINA, PEOPLES REPUBLIC OF`` is ``id/country/CHN``); the others become SKOS concepts
+``id/citizenship/<slug>`` minted here, so nothing claims a country the graph does not
+describe.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pyoxigraph import Literal, NamedNode, Quad
+from rdflib import Literal as RdfLiteral
+
+from .. import ids
+from ..intervals import fiscal_year_iri, interval_triples, month_iri
+from ..store import Store
+from .common import (
+    BKG,
+    CONCEPT,
+    PROVENANCE_GRAPH,
+    QB,
+    RDF_TYPE,
+    RDFS_LABEL,
+    SDMX_DIMENSION,
+    SKOS,
+    Component,
+    ImportReport,
+    NodeCache,
+    english,
+    file_sha256,
+    integer,
+    open_table,
+    provenance_quads,
+    row_error,
+    row_hash,
+    structure_quads,
+    term,
+    timed,
+    write_import,
+)
+
+GRAPH = ids.graph("cbp-encounters")
+MONTHS = {name: number for number, name in enumerate(
+    ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
+#: CBP citizenship names of countries the seed graph describes (ISO 3166 alpha-3)
+COUNTRIES = {"CHINA, PEOPLES REPUBLIC OF": "CHN", "UNITED STATES": "USA"}
+COMPONENTS = {"U.S. BORDER PATROL": "usbp", "USBP": "usbp", "OFFICE OF FIELD OPERATIONS": "ofo",
+              "OFO": "ofo"}
+COMMON_COLUMNS = ("Fiscal Year", "Month (abbv)", "Land Border Region", "Demographic",
+                  "Citizenship", "Title of Authority", "Encounter Count")
+STATE_COLUMNS = (*COMMON_COLUMNS, "State")
+AOR_COLUMNS = (*COMMON_COLUMNS, "Area of Responsibility", "Component")
+slug = lru_cache(maxsize=4096)(ids.slugify)  # a few hundred distinct codes, 200k look-ups
+_YEAR = re.compile(r"\s*(?:FY\s*)?(\d{4})\b")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One published layout of the table."""
+
+    name: str
+    columns: tuple[str, ...]
+    title: str
+
+    @property
+    def dataset(self) -> str:
+        return ids.thing("dataset", f"cbp-nationwide-encounters-{self.name}")
+
+
+STATE = Variant("state", STATE_COLUMNS, "CBP Nationwide Encounters by state")
+AOR = Variant("aor", AOR_COLUMNS, "CBP Nationwide Encounters by area of responsibility")
+
+
+def detect_variant(header: list[str], path: Path) -> Variant:
+    """The variant whose columns the header has (by-AOR when it has AOR columns)."""
+    present = {h.strip() for h in header}
+    for variant in (AOR, STATE):
+        if set(variant.columns) <= present:
+            return variant
+    missing = sorted(set(STATE_COLUMNS) - present)
+    raise row_error(path, 1, f"not a CBP Nationwide Encounters header (missing columns: "
+                    f"{', '.join(missing)})")
+
+
+def components(variant: Variant) -> list[Component]:
+    place = ([Component("dimension", BKG + "areaOfResponsibility", 4),
+              Component("dimension", BKG + "component", 5)] if variant is AOR
+             else [Component("dimension", BKG + "state", 4)])
+    return [Component("dimension", BKG + "fiscalYear", 1),
+            Component("dimension", SDMX_DIMENSION + "refPeriod", 2),
+            Component("dimension", BKG + "landBorderRegion", 3), *place,
+            Component("dimension", BKG + "demographic", 6),
+            Component("dimension", BKG + "citizenship", 7),
+            Component("dimension", BKG + "titleOfAuthority", 8),
+            Component("attribute", BKG + "month"),
+            Component("measure", BKG + "encounterCount")]
+
+
+class Rows:
+    """Turns checked rows into quads, minting each code's resource once."""
+
+    def __init__(self, variant: Variant) -> None:
+        self.variant = variant
+        self.graph = NamedNode(GRAPH)
+        self.nodes = NodeCache()
+        self.minted: dict[str, list[Quad]] = {}
+        self.periods: set[str] = set()
+        self.p = {name: NamedNode(BKG + name) for name in (
+            "fiscalYear", "month", "landBorderRegion", "state", "areaOfResponsibility",
+            "component", "demographic", "citizenship", "titleOfAuthority", "encounterCount")}
+        self.ref_period = NamedNode(SDMX_DIMENSION + "refPeriod")
+        self.observation = NamedNode(QB + "Observation")
+        self.dataset_p = NamedNode(QB + "dataSet")
+        self.dataset = NamedNode(variant.dataset)
+
+    def quads(self, row: dict[str, str], line: int, path: Path) -> list[Quad]:
+        fy, month, count = self._period_and_count(row, line, path)
+        region = self._code("region", row["Land Border Region"])
+        demographic = self._concept("demographic", row["Demographic"])
+        title = self._concept("title-of-authority", row["Title of Authority"])
+        citizenship = self._citizenship(row["Citizenship"])
+        dims = [("fiscalYear", fy), ("landBorderRegion", region), ("demographic", demographic),
+                ("citizenship", citizenship), ("titleOfAuthority", title)]
+        identity = [row[c].strip() for c in self.variant.columns if c != "Encounter Count"]
+        if self.variant is AOR:
+            dims.append(("areaOfResponsibility",
+                         self._code("area-of-responsibility", row["Area of Responsibility"])))
+            dims.append(("component", self._component(row["Component"], line, path)))
+        else:
+            dims.append(("state", self._code("us-state", row["State"])))
+        obs = NamedNode(ids.thing("observation", f"cbp-encounters-{self.variant.name}/"
+                                  + row_hash(*identity)))
+        g = self.graph
+        quads = [Quad(obs, RDF_TYPE, self.observation, g),
+                 Quad(obs, self.dataset_p, self.dataset, g),
+                 Quad(obs, self.p["month"], month, g), Quad(obs, self.ref_period, month, g),
+                 Quad(obs, self.p["encounterCount"], integer(count), g)]
+        quads += [Quad(obs, self.p[name], node, g) for name, node in dims]
+        return quads
+
+    def _period_and_count(self, row: dict[str, str], line: int,
+                          path: Path) -> tuple[NamedNode, NamedNode, int]:
+        year = _YEAR.match(row["Fiscal Year"] or "")
+        month = MONTHS.get((row["Month (abbv)"] or "").strip().upper())
+        count_text = (row["Encounter Count"] or "").strip().replace(",", "")
+        if not year:
+            raise row_error(path, line, f"fiscal year {row['Fiscal Year']!r} is not a year")
+        if month is None:
+            raise row_error(path, line, f"month {row['Month (abbv)']!r} is not a month "
+                            "abbreviation (JAN..DEC)")
+        if not count_text.isdigit():
+            raise row_error(path, line, f"encounter count {row['Encounter Count']!r} is not "
+                            "a non-negative integer")
+        fy = int(year.group(1))
+        calendar_year = fy - 1 if month >= 10 else fy
+        fy_iri, month_node = fiscal_year_iri(fy), month_iri(calendar_year, month)
+        self.periods.update((fy_iri, month_node))
+        return self.nodes[fy_iri], self.nodes[month_node], int(count_text)
+
+    def _code(self, kind: str, value: str) -> NamedNode:
+        """A place code (region, state, area): ``id/<kind>/<slug>``, labelled once."""
+        text = value.strip()
+        iri = ids.thing(kind, slug(text) or "unknown")
+        if iri not in self.minted and kind != "region":
+            node = self.nodes[iri]
+            self.minted[iri] = [Quad(node, RDFS_LABEL, Literal(text), self.graph),
+                                Quad(node, term(SKOS + "notation"), Literal(text), self.graph)]
+        return self.nodes[iri]
+
+    def _concept(self, scheme: str, value: str) -> NamedNode:
+        """A code-list concept of the ontology (``id/concept/<scheme>/<slug>``)."""
+        return self.nodes[f"{CONCEPT}{scheme}/{slug(value.strip())}"]
+
+    def _citizenship(self, value: str) -> NamedNode:
+        text = value.strip()
+        if text.upper() in COUNTRIES:
+            return self.nodes[ids.thing("country", COUNTRIES[text.upper()])]
+        iri = ids.thing("citizenship", slug(text) or "unknown")
+        if iri not in self.minted:
+            node, g = self.nodes[iri], self.graph
+            self.minted[iri] = [
+                Quad(node, RDF_TYPE, term(SKOS + "Concept"), g),
+                Quad(node, term(SKOS + "prefLabel"), english(text.title()), g),
+                Quad(node, term(SKOS + "notation"), Literal(text), g),
+                Quad(node, term(SKOS + "inScheme"), term(ids.thing("citizenship", "scheme")), g)]
+        return self.nodes[iri]
+
+    def _component(self, value: str, line: int, path: Path) -> NamedNode:
+        key = COMPONENTS.get(value.strip().upper())
+        if key is None:
+            raise row_error(path, line, f"unknown component {value!r} (expected U.S. Border "
+                            "Patrol or Office of Field Operations)")
+        return self.nodes[ids.thing("org", key)]
+
+    def extra_quads(self) -> Iterator[Quad]:
+        """Minted codes, the citizenship scheme and the OWL-Time description of periods."""
+        for quads in self.minted.values():
+            yield from quads
+        scheme = term(ids.thing("citizenship", "scheme"))
+        yield Quad(scheme, RDF_TYPE, term(SKOS + "ConceptScheme"), self.graph)
+        yield Quad(scheme, RDFS_LABEL, english("citizenships in CBP statistics"), self.graph)
+        for period in sorted(self.periods):
+            yield from rdflib_quads(interval_triples(period), self.graph)
+
+
+def rdflib_quads(triples: Iterator[tuple], graph: NamedNode) -> Iterator[Quad]:
+    """rdflib triples (from ``graph.intervals``) as pyoxigraph quads."""
+    for s, p, o in triples:
+        if isinstance(o, RdfLiteral):
+            obj = (Literal(str(o), language=o.language) if o.language else
+                   Literal(str(o), datatype=NamedNode(str(o.datatype or
+                                                          "http://www.w3.org/2001/XMLSchema#string"))))
+        else:
+            obj = NamedNode(str(o))
+        yield Quad(NamedNode(str(s)), NamedNode(str(p)), obj, graph)
+
+
+def read_rows(path: Path, progress: bool | None = None) -> tuple[Variant, Rows, list[Quad], int]:
+    """Every row checked and turned into quads; the first malformed row stops it all."""
+    from tqdm import tqdm
+
+    with open_table(path) as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise row_error(path, 1, "the file is empty")
+        variant = detect_variant(header, path)
+        columns = [h.strip() for h in header]
+        rows = Rows(variant)
+        quads: list[Quad] = []
+        count = 0
+        bar = tqdm(unit=" rows", desc=path.name, disable=not _tty(progress), unit_scale=True)
+        for values in reader:
+            if not values:
+                continue
+            if len(values) != len(columns):
+                raise row_error(path, reader.line_num, f"{len(values)} fields, expected "
+                                f"{len(columns)}")
+            quads += rows.quads(dict(zip(columns, values, strict=False)), reader.line_num, path)
+            count += 1
+            if not count & 0x3FF:
+                bar.update(0x400)
+        bar.close()
+    return variant, rows, quads, count
+
+
+def _tty(progress: bool | None) -> bool:
+    import sys
+
+    return sys.stderr.isatty() if progress is None else progress
+
+
+def import_cbp(store: Store, path: Path, progress: bool | None = None) -> ImportReport:
+    """Import a CBP Nationwide Encounters CSV (either variant) into ``graph/cbp-encounters``."""
+    path = Path(path)
+
+    def run() -> ImportReport:
+        variant, rows, quads, count = read_rows(path, progress)
+        graph = NamedNode(GRAPH)
+        sha = file_sha256(path)
+        observations = len(quads)
+        quads += structure_quads(variant.dataset, variant.title, components(variant), graph)
+        quads += rows.extra_quads()
+        provenance, existed = provenance_quads(store, path, sha, count, variant.dataset)
+        quads += provenance
+        write_import(store, quads)
+        return ImportReport(str(path), sha, variant.dataset, GRAPH, count, count, len(quads),
+                            existed, details={"variant": variant.name,
+                                              "observation_quads": observations,
+                                              "provenance_graph": PROVENANCE_GRAPH})
+
+    return timed(run)

@@ -1,0 +1,147 @@
+"""U.S. Border Patrol monthly encounters by sector (FY2000–FY2020) as Data Cube observations.
+
+The table (pipe-separated, usually gzip-compressed) has one row per month: ``month``
+(calendar month number), one column per Border Patrol sector, the regional totals
+``coastal_border``, ``northern_border``, ``southwest_border``, ``monthly_total``, and
+``fy``/``cy``. Each (month, sector) cell becomes one observation in ``graph/usbp-monthly``
+with ``bkg:borderPatrolSector``, ``bkg:month``/``sdmx-dimension:refPeriod``,
+``bkg:fiscalYear``, ``bkg:component`` = U.S. Border Patrol and ``bkg:encounterCount``.
+The regional and monthly totals are not stored: they are sums of the sectors
+(``SUM`` in SPARQL gives them), and storing both would double-count in any aggregate.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from pyoxigraph import Literal, NamedNode, Quad
+
+from .. import ids
+from ..intervals import fiscal_year_iri, month_iri
+from ..store import Store
+from .cbp import rdflib_quads
+from .common import (
+    BKG,
+    QB,
+    RDF_TYPE,
+    RDFS_LABEL,
+    SDMX_DIMENSION,
+    SKOS,
+    Component,
+    ImportReport,
+    NodeCache,
+    file_sha256,
+    integer,
+    open_table,
+    provenance_quads,
+    row_error,
+    row_hash,
+    structure_quads,
+    term,
+    timed,
+    write_import,
+)
+
+GRAPH = ids.graph("usbp-monthly")
+DATASET = ids.thing("dataset", "usbp-monthly-encounters-by-sector")
+TITLE = "U.S. Border Patrol monthly encounters by sector"
+TOTALS = {"coastal_border", "northern_border", "southwest_border", "monthly_total"}
+PERIOD_COLUMNS = {"month", "fy", "cy"}
+COMPONENTS = [Component("dimension", BKG + "fiscalYear", 1),
+              Component("dimension", SDMX_DIMENSION + "refPeriod", 2),
+              Component("dimension", BKG + "borderPatrolSector", 3),
+              Component("attribute", BKG + "month"),
+              Component("attribute", BKG + "component"),
+              Component("measure", BKG + "encounterCount")]
+
+
+def sector_iri(column: str) -> str:
+    return ids.thing("border-patrol-sector", ids.slugify(column.replace("_", " ")))
+
+
+def _int(text: str, what: str, path: Path, line: int) -> int:
+    value = text.strip().replace(",", "")
+    if not value.isdigit():
+        raise row_error(path, line, f"{what} {text!r} is not a non-negative integer")
+    return int(value)
+
+
+def _sector_quads(sectors: list[str], graph: NamedNode) -> list[Quad]:
+    quads = []
+    for column in sectors:
+        node = NamedNode(sector_iri(column))
+        label = column.replace("_", " ").title()
+        quads += [Quad(node, RDF_TYPE, term(SKOS + "Concept"), graph),
+                  Quad(node, RDFS_LABEL, Literal(f"{label} Sector", language="en"), graph),
+                  Quad(node, term(SKOS + "notation"), Literal(column), graph)]
+    return quads
+
+
+def read_table(path: Path) -> tuple[list[Quad], set[str], list[str], int]:
+    """Observation quads, periods used, sector columns and row count; all rows checked."""
+    graph, nodes = NamedNode(GRAPH), NodeCache()
+    p = {name: NamedNode(BKG + name) for name in
+         ("fiscalYear", "month", "borderPatrolSector", "component", "encounterCount")}
+    ref_period, observation, dataset_p = (NamedNode(SDMX_DIMENSION + "refPeriod"),
+                                          NamedNode(QB + "Observation"), NamedNode(QB + "dataSet"))
+    dataset, usbp = NamedNode(DATASET), NamedNode(ids.thing("org", "usbp"))
+    quads: list[Quad] = []
+    periods: set[str] = set()
+    with open_table(path) as handle:
+        reader = csv.reader(handle, delimiter="|")
+        header = [h.strip() for h in next(reader, [])]
+        if not PERIOD_COLUMNS <= set(header):
+            raise row_error(path, 1, "not a USBP monthly table (needs month, fy, cy columns)")
+        sectors = [h for h in header if h not in TOTALS | PERIOD_COLUMNS]
+        rows = 0
+        for values in reader:
+            if not values:
+                continue
+            line = reader.line_num
+            if len(values) != len(header):
+                raise row_error(path, line, f"{len(values)} fields, expected {len(header)}")
+            row = dict(zip(header, values, strict=False))
+            month, fy = _int(row["month"], "month", path, line), _int(row["fy"], "fy", path, line)
+            if not 1 <= month <= 12:
+                raise row_error(path, line, f"month {month} is not 1..12")
+            period = month_iri(fy - 1 if month >= 10 else fy, month)
+            periods.update((period, fiscal_year_iri(fy)))
+            month_node, fy_node = nodes[period], nodes[fiscal_year_iri(fy)]
+            for sector in sectors:
+                count = _int(row[sector], sector, path, line)
+                obs = NamedNode(ids.thing("observation", "usbp-monthly/"
+                                          + row_hash(period, sector)))
+                quads += [Quad(obs, RDF_TYPE, observation, graph),
+                          Quad(obs, dataset_p, dataset, graph),
+                          Quad(obs, p["fiscalYear"], fy_node, graph),
+                          Quad(obs, p["month"], month_node, graph),
+                          Quad(obs, ref_period, month_node, graph),
+                          Quad(obs, p["borderPatrolSector"], nodes[sector_iri(sector)], graph),
+                          Quad(obs, p["component"], usbp, graph),
+                          Quad(obs, p["encounterCount"], integer(count), graph)]
+            rows += 1
+    return quads, periods, sectors, rows
+
+
+def import_usbp_monthly(store: Store, path: Path, progress: bool | None = None) -> ImportReport:
+    """Import the USBP monthly-by-sector table into ``graph/usbp-monthly``."""
+    from ..intervals import interval_triples
+
+    path = Path(path)
+
+    def run() -> ImportReport:
+        quads, periods, sectors, rows = read_table(path)
+        graph = NamedNode(GRAPH)
+        observations = len(quads) // 8
+        quads += structure_quads(DATASET, TITLE, COMPONENTS, graph)
+        quads += _sector_quads(sectors, graph)
+        for period in sorted(periods):
+            quads += rdflib_quads(interval_triples(period), graph)
+        sha = file_sha256(path)
+        provenance, existed = provenance_quads(store, path, sha, rows, DATASET)
+        quads += provenance
+        write_import(store, quads)
+        return ImportReport(str(path), sha, DATASET, GRAPH, rows, observations, len(quads),
+                            existed, details={"sectors": len(sectors)})
+
+    return timed(run)

@@ -1,0 +1,97 @@
+"""``borderkg load``: formats, gzip, located syntax errors, all-or-nothing per file."""
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyoxigraph import RdfFormat, parse, serialize
+
+from graph.errors import BadParameter, BadRequest
+from graph.loading import load_file, load_files
+from graph.store import OxigraphStore
+
+EX = "http://example.org/"
+TURTLE = f'@prefix ex: <{EX}> .\nex:a ex:p "один" ; ex:q 1 .\nex:b ex:p ex:a .\n'
+
+
+def write(path: Path, text: str, compress: bool = False) -> Path:
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+@pytest.mark.parametrize("fmt", [RdfFormat.TURTLE, RdfFormat.N_TRIPLES, RdfFormat.RDF_XML,
+                                 RdfFormat.JSON_LD], ids=lambda f: f.name)
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+def test_formats_by_extension(tmp_path: Path, fmt: RdfFormat, compress: bool) -> None:
+    text = serialize(parse(TURTLE.encode(), RdfFormat.TURTLE), format=fmt).decode()
+    name = f"data.{fmt.file_extension}" + (".gz" if compress else "")
+    store = OxigraphStore(None)
+    report = load_file(store, write(tmp_path / name, text, compress), graph=EX + "g",
+                       progress=False)
+    assert report.triples == 3 and store.count(EX + "g") == 3
+
+
+def test_dataset_format_and_graph_option_conflict(tmp_path: Path) -> None:
+    trig = write(tmp_path / "d.trig", f"<{EX}g> {{ <{EX}a> <{EX}p> <{EX}b> }}")
+    store = OxigraphStore(None)
+    assert load_file(store, trig, progress=False).triples == 1
+    assert store.named_graphs() == [EX + "g"]
+    with pytest.raises(BadParameter):
+        load_file(store, trig, graph=EX + "other", progress=False)
+
+
+def test_syntax_error_names_file_line_column_and_loads_nothing(tmp_path: Path) -> None:
+    lines = [f"<{EX}s{i}> <{EX}p> <{EX}o> ." for i in range(1000)]
+    lines[700] = f"<{EX}s> <{EX}p> ."
+    bad = write(tmp_path / "bad.nt.gz", "\n".join(lines) + "\n", compress=True)
+    store = OxigraphStore(tmp_path / "db")
+    with pytest.raises(BadRequest) as info:
+        load_file(store, bad, progress=False)
+    error = info.value
+    assert error.details["line"] == 701 and error.details["column"] > 0
+    assert "bad.nt.gz" in error.message and "line 701" in error.message
+    assert store.count(None) == 0
+
+
+def test_earlier_files_stay_loaded(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.ttl", TURTLE)
+    bad = write(tmp_path / "bad.ttl", "@prefix ex: <http://e/> .\nex:a ex:b .\n")
+    store = OxigraphStore(None)
+    with pytest.raises(BadRequest):
+        load_files(store, [good, bad], progress=False)
+    assert store.count("") == 3
+
+
+def test_unknown_extension_needs_format(tmp_path: Path) -> None:
+    path = write(tmp_path / "data.txt", TURTLE)
+    with pytest.raises(BadParameter):
+        load_file(OxigraphStore(None), path, progress=False)
+    assert load_file(OxigraphStore(None), path, fmt="turtle", progress=False).triples == 3
+
+
+def test_bulk_load(tmp_path: Path) -> None:
+    path = write(tmp_path / "many.nt", "".join(f"<{EX}s{i}> <{EX}p> \"{i}\" .\n"
+                                               for i in range(20_000)))
+    store = OxigraphStore(tmp_path / "db")
+    assert load_file(store, path, bulk=True, progress=False).triples == 20_000
+    assert store.count(None) == 20_000
+
+
+def test_cli_load_into_disk_store(tmp_path: Path) -> None:
+    data = write(tmp_path / "data.ttl.gz", TURTLE, compress=True)
+    bad = write(tmp_path / "bad.nt", f"<{EX}a> <{EX}b> \"unterminated .\n")
+    base = [sys.executable, "-m", "server.cli", "load", "--store", "disk",
+            "--data-dir", str(tmp_path / "data")]
+    done = subprocess.run([*base, str(data), "--graph", EX + "g"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "3 triples" in done.stdout
+    failed = subprocess.run([*base, str(bad)], capture_output=True, text=True, timeout=120)
+    assert failed.returncode == 1
+    assert "bad.nt: line 1, column" in failed.stderr
+    store = OxigraphStore(tmp_path / "data" / "store")
+    assert store.count(EX + "g") == 3 and store.count("") == 0
