@@ -213,10 +213,10 @@ def article_triples(article: Article) -> Iterator[tuple[URIRef, URIRef, URIRef |
             Literal(f"sentence {s.number} of article {ids.ARTICLE_ID}", lang="en"),
         )
         yield node, BKG.text, Literal(s.text)
-        yield node, BKG.beginIndex, Literal(s.begin, datatype=XSD.nonNegativeInteger)
-        yield node, BKG.endIndex, Literal(s.end, datatype=XSD.nonNegativeInteger)
-        yield node, BKG.sentenceNumber, Literal(s.number, datatype=XSD.positiveInteger)
-        yield node, BKG.paragraphNumber, Literal(s.paragraph, datatype=XSD.positiveInteger)
+        yield node, BKG.beginIndex, Literal(s.begin, datatype=XSD.integer)
+        yield node, BKG.endIndex, Literal(s.end, datatype=XSD.integer)
+        yield node, BKG.sentenceNumber, Literal(s.number, datatype=XSD.integer)
+        yield node, BKG.paragraphNumber, Literal(s.paragraph, datatype=XSD.integer)
         yield node, DCTERMS.isPartOf, doc
 
 

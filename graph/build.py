@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pyoxigraph import RdfFormat, parse
 
@@ -78,3 +79,22 @@ def _as_graph_blocks(nquads: str) -> str:
 def is_built(store: Store) -> bool:
     """Whether the store already holds the article graph (``serve`` builds when not)."""
     return store.contains_graph(ids.GRAPH_ARTICLE)
+
+
+def validate_store(store: Store, graphs: tuple[str, ...] = SEED_GRAPHS) -> Any:
+    """SHACL-validate ``graphs`` of ``store`` (the seed by default).
+
+    The graphs are copied out as N-Quads into rdflib for pyshacl; the imported statistics
+    are left out by default because validating tens of thousands of observations with
+    pyshacl takes minutes, and their importer checks each row as it builds it.
+    """
+    from rdflib import Graph
+
+    from .validate import validate_graph
+
+    data = Graph()
+    for graph in graphs:
+        buffer = io.BytesIO()
+        store.dump(buffer, RdfFormat.N_TRIPLES, graph)
+        data.parse(data=buffer.getvalue().decode("utf-8"), format="nt")
+    return validate_graph(data)

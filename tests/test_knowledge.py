@@ -94,7 +94,7 @@ def test_a_triple_stated_twice_has_both_sentences() -> None:
 @pytest.mark.parametrize(
     ("sentence", "subject", "predicate", "value"),
     [
-        (1, "flight/chn-removal-5", BKG.ordinal, Literal("5", datatype=XSD.positiveInteger)),
+        (1, "flight/chn-removal-5", BKG.ordinal, Literal("5", datatype=XSD.integer)),
         (1, "flight/chn-removal-5", BKG.assistedBy, URIRef(ID + "org/ice")),
         (1, "flight/chn-removal-5", BKG.destination, URIRef(ID + "country/CHN")),
         (1, "flight/chn-removal-5", TIME.hasTime, URIRef(ID + "time/2025-01-06--2025-01-10")),
@@ -111,7 +111,7 @@ def test_a_triple_stated_twice_has_both_sentences() -> None:
             9,
             "designation/us-recalcitrant-countries-2020",
             BKG.numberOfCountries,
-            Literal("13", datatype=XSD.nonNegativeInteger),
+            Literal("13", datatype=XSD.integer),
         ),
         (
             9,
