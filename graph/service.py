@@ -56,5 +56,20 @@ def build_executor(settings: Settings, store: Store) -> Any:
 
 
 def make_executor(settings: Settings, store: Store) -> Any:
-    """The executor for this store: killable worker processes where the store allows."""
+    """The executor for this store: killable worker processes where the store allows.
+
+    * disk: ``SnapshotPoolExecutor`` — ``query_workers`` processes over snapshots; a
+      query past ``query_timeout`` is killed and answered 503 (workers start in the
+      background, so start-up is not slowed);
+    * memory: ``InProcessExecutor`` — the deadline is cooperative only: lazy results are
+      cut at the limit, but a blocking operator (ORDER BY, GROUP BY, COUNT over a cross
+      product) cannot be interrupted and holds its request thread until it finishes.
+      Use the disk backend (the default) wherever queries are untrusted;
+    * remote: ``InProcessExecutor`` — the remote server applies its own limits and the
+      HTTP client gives up after the store's request timeout.
+    """
+    from .executor import SnapshotPoolExecutor
+
+    if store.backend == "disk":
+        return SnapshotPoolExecutor(store, settings.query_workers)
     return InProcessExecutor(store)
