@@ -31,6 +31,7 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from .errors import BadParameter, BadRequest, NotFound
 from .formats import ALL_RDF, by_name, for_path
+from .rdf_safety import check_path
 from .store import OxigraphStore, Store
 
 DATASET_FORMATS = (RdfFormat.N_QUADS, RdfFormat.TRIG)
@@ -142,6 +143,8 @@ def load_file(store: Store, path: Path, *, graph: str | None = None, fmt: str | 
         raise BadParameter(f"{path.name} is a dataset format ({engine_format.name}); "
                            "--graph applies to triple formats only")
     size = path.stat().st_size if path.exists() else 0
+    if path.exists():
+        check_path(path, engine_format)  # refuse DOCTYPEs, remote contexts, deep nesting
     bar = Progress(path, size, progress)
     started = time.monotonic()
     stream = open_stream(path, bar.read)
