@@ -20,6 +20,7 @@ from graph.settings import Settings, load_settings
 #: modules exposing ``bp``, a Blueprint; registered in this order
 BLUEPRINTS: tuple[str, ...] = (
     "server.health",
+    "server.analyses",
 )
 
 

@@ -1,0 +1,182 @@
+"""Groups and key connectors: communities, components, bridges, articulation points, and
+entities like a given one (neighbour similarity).
+
+All on the simple undirected projection. Communities come from Louvain (seeded: the
+same seed gives the same partition) or label propagation; above the igraph threshold
+Louvain runs in python-igraph (``community_multilevel``, seeded through a private
+``random.Random``), whose partition may differ from networkx's for the same seed but has
+comparable modularity. Every list is sorted: communities by size then first IRI, members
+by IRI.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from ..errors import BadParameter
+from .backend import choose_backend, to_igraph
+from .projection import Edge, Projection
+from .resolve import resolve
+
+__all__ = ["ALGORITHMS", "Communities", "communities", "components", "connectors", "similar"]
+
+ALGORITHMS = ("louvain", "label_propagation")
+
+
+@dataclass(frozen=True)
+class Communities:
+    """A partition of the nodes: groups (largest first), its modularity, how it was made."""
+
+    algorithm: str
+    backend: str
+    parameters: dict[str, Any]
+    groups: tuple[tuple[str, ...], ...]
+    modularity: float
+
+    def membership(self) -> dict[str, int]:
+        """Node → community number (1 is the largest)."""
+        return {n: i + 1 for i, group in enumerate(self.groups) for n in group}
+
+    def to_dict(self, projection: Projection, members: int = 20) -> dict[str, Any]:
+        return {"algorithm": self.algorithm, "backend": self.backend,
+                "parameters": self.parameters, "modularity": self.modularity,
+                "count": len(self.groups),
+                "communities": [{"id": i + 1, "size": len(g),
+                                 "members": [projection.node_dict(n) for n in g[:members]]}
+                                for i, g in enumerate(self.groups)]}
+
+
+def _ordered(groups: Any) -> tuple[tuple[str, ...], ...]:
+    sorted_groups = [tuple(sorted(g)) for g in groups if g]
+    return tuple(sorted(sorted_groups, key=lambda g: (-len(g), g[0])))
+
+
+def communities(projection: Projection, algorithm: str = "louvain", seed: int = 0,
+                resolution: float = 1.0, backend: str = "auto") -> Communities:
+    """Partition the entities into densely linked groups.
+
+    Examples
+    --------
+    >>> from graph.analysis.testing import tiny_store
+    >>> from graph.analysis.projection import project
+    >>> found = communities(project(tiny_store()), seed=1)
+    >>> sum(len(g) for g in found.groups), found.algorithm
+    (5, 'louvain')
+    """
+    if algorithm not in ALGORITHMS:
+        raise BadParameter(f"algorithm must be one of {', '.join(ALGORITHMS)}",
+                           parameter="algorithm")
+    if resolution <= 0:
+        raise BadParameter("resolution must be positive", parameter="resolution")
+    g = projection.undirected()
+    used = choose_backend(projection, backend)
+    if g.number_of_edges() == 0:
+        return Communities(algorithm, used, {}, _ordered([{n} for n in g]), 0.0)
+    if algorithm == "label_propagation":
+        groups = _ordered(nx.community.label_propagation_communities(g))
+        used, parameters = "networkx", {}
+    elif used == "igraph":
+        groups = _igraph_louvain(projection, seed, resolution)
+        parameters = {"seed": seed, "resolution": resolution}
+    else:
+        groups = _ordered(nx.community.louvain_communities(g, seed=seed, resolution=resolution))
+        parameters = {"seed": seed, "resolution": resolution}
+    quality = nx.community.modularity(g, groups, resolution=resolution)
+    return Communities(algorithm, used, parameters, groups, quality)
+
+
+def _igraph_louvain(projection: Projection, seed: int,
+                    resolution: float) -> tuple[tuple[str, ...], ...]:
+    import igraph
+
+    ig, names = to_igraph(projection)
+    igraph.set_random_number_generator(random.Random(seed))
+    try:
+        clusters = ig.community_multilevel(resolution=resolution)
+    finally:
+        igraph.set_random_number_generator(random)
+    return _ordered([[names[v] for v in members] for members in clusters])
+
+
+def components(projection: Projection) -> tuple[tuple[str, ...], ...]:
+    """Connected components (ignoring direction), largest first.
+
+    Examples
+    --------
+    >>> from graph.analysis.testing import tiny_store
+    >>> from graph.analysis.projection import project
+    >>> [len(c) for c in components(project(tiny_store()))]
+    [5]
+    """
+    if choose_backend(projection) == "igraph":
+        ig, names = to_igraph(projection)
+        return _ordered([[names[v] for v in c] for c in ig.connected_components()])
+    return _ordered(nx.connected_components(projection.undirected()))
+
+
+@dataclass(frozen=True)
+class Connectors:
+    """Key connectors: nodes and links whose removal splits a component."""
+
+    articulation_points: tuple[tuple[str, int], ...]
+    bridges: tuple[tuple[Edge, ...], ...]
+
+    def to_dict(self, projection: Projection) -> dict[str, Any]:
+        return {"articulation_points": [dict(projection.node_dict(n), degree=d)
+                                        for n, d in self.articulation_points],
+                "bridges": [[e.to_dict() for e in edges] for edges in self.bridges]}
+
+
+def connectors(projection: Projection, limit: int = 50) -> Connectors:
+    """Articulation points (most neighbours first) and bridges (between the best-connected
+    nodes first), up to ``limit`` of each.
+
+    Examples
+    --------
+    >>> from graph.analysis.testing import tiny_store
+    >>> from graph.analysis.projection import project
+    >>> found = connectors(project(tiny_store()))
+    >>> [n.split("/")[-1] for n, _ in found.articulation_points]
+    ['dhs', 'flight']
+    """
+    if limit < 1:
+        raise BadParameter("limit must be at least 1", parameter="limit")
+    g = projection.undirected()
+    if choose_backend(projection) == "igraph":
+        ig, names = to_igraph(projection)
+        points = [names[v] for v in ig.articulation_points()]
+        pairs = [(names[ig.es[e].source], names[ig.es[e].target]) for e in ig.bridges()]
+    else:
+        points = list(nx.articulation_points(g))
+        pairs = list(nx.bridges(g))
+    ranked = sorted(((n, g.degree(n)) for n in points), key=lambda x: (-x[1], x[0]))[:limit]
+    bridges = sorted((tuple(sorted(pair)) for pair in pairs),
+                     key=lambda b: (-(g.degree(b[0]) + g.degree(b[1])), b))[:limit]
+    return Connectors(tuple(ranked),
+                      tuple(tuple(projection.edges_between(a, b)) for a, b in bridges))
+
+
+def similar(projection: Projection, entity: str, limit: int = 10) -> list[tuple[str, float]]:
+    """Entities sharing neighbours with ``entity``, by Jaccard similarity of neighbour sets.
+
+    Examples
+    --------
+    >>> from graph.analysis.testing import tiny_store
+    >>> from graph.analysis.projection import project
+    >>> [(n.split("/")[-1], round(s, 2)) for n, s in similar(project(tiny_store()), "ICE")]
+    [('chn', 0.5), ('usa', 0.5), ('dhs', 0.25), ('flight', 0.25)]
+    """
+    if limit < 1:
+        raise BadParameter("limit must be at least 1", parameter="limit")
+    node = resolve(projection, entity)
+    g = projection.undirected()
+    mine = set(g[node])
+    candidates = {c for n in mine for c in g[n]} - {node}
+    scored = []
+    for other in candidates:
+        theirs = set(g[other])
+        scored.append((other, len(mine & theirs) / len(mine | theirs)))
+    return sorted(scored, key=lambda x: (-x[1], x[0]))[:limit]

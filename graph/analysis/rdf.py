@@ -1,0 +1,150 @@
+"""Analysis results as RDF: scores and communities in a derived named graph, with PROV.
+
+``write_analyses`` replaces ``https://w3id.org/borderkg/graph/analyses`` in one SPARQL
+update (all or nothing, on every backend) with: the vocabulary of
+``ontology/analysis.ttl`` (the seed build loads only ``borderkg.ttl``, so the graph carries
+its own terms), one ``bkg:AnalysisRun`` (a ``prov:Activity``: measures, parameters as
+JSON, start and end times, ``prov:used`` each projected graph), a score triple per entity
+and measure (``?e bkg:pageRank ?r``, ``xsd:double``) and a ``bkg:community`` per entity.
+The analyses graph is itself never projected, so writing results cannot change them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pyoxigraph import Literal, NamedNode, RdfFormat, parse
+
+import ontology
+
+from .. import ids
+from ..errors import BadParameter
+from ..store import Store
+from . import vocab as v
+from .centrality import MEASURES, scores
+from .communities import communities
+from .projection import Projection
+
+__all__ = ["GRAPH", "MEASURE_TERMS", "WriteReport", "write_analyses"]
+
+GRAPH = v.GRAPH_ANALYSES
+MEASURE_TERMS = {"pagerank": v.BKG + "pageRank", "betweenness": v.BKG + "betweennessCentrality",
+                 "degree": v.BKG + "degreeCentrality",
+                 "eigenvector": v.BKG + "eigenvectorCentrality",
+                 "closeness": v.BKG + "closenessCentrality"}
+DOUBLE = NamedNode(v.XSD + "double")
+DATETIME = NamedNode(v.XSD + "dateTime")
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What was written: the run's IRI, the graph, and how many triples."""
+
+    run: str
+    graph: str
+    triples: int
+    measures: tuple[str, ...]
+    communities: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"run": self.run, "graph": self.graph, "triples": self.triples,
+                "measures": list(self.measures), "communities": self.communities}
+
+
+def write_analyses(store: Store, projection: Projection,
+                   measures: Iterable[str] = ("pagerank", "betweenness", "degree"),
+                   community_seed: int = 0, seed: int = 0, k: int | None = None,
+                   backend: str = "auto") -> WriteReport:
+    """Compute ``measures`` and Louvain communities, and replace the analyses graph.
+
+    Examples
+    --------
+    >>> from graph.analysis.testing import tiny_store
+    >>> from graph.analysis.projection import project
+    >>> store = tiny_store()
+    >>> report = write_analyses(store, project(store), measures=["pagerank"])
+    >>> rows = store.query(
+    ...     "SELECT ?e WHERE { GRAPH <https://w3id.org/borderkg/graph/analyses> "
+    ...     "{ ?e <https://w3id.org/borderkg/def/pageRank> ?r } } ORDER BY DESC(?r) LIMIT 1")
+    >>> [r["e"].value for r in rows]
+    ['https://example.org/usa']
+    """
+    chosen = tuple(dict.fromkeys(measures))
+    unknown = [m for m in chosen if m not in MEASURES]
+    if unknown:
+        raise BadParameter(f"unknown measure(s) {', '.join(unknown)}; expected "
+                           f"{', '.join(MEASURES)}", parameter="measure")
+    started = _now()
+    results = {m: scores(projection, m, backend, k, seed) for m in chosen}
+    found = communities(projection, seed=community_seed, backend=backend)
+    parameters = {"measures": {m: {"backend": r[0], **r[1]} for m, r in results.items()},
+                  "communities": {"algorithm": found.algorithm, "backend": found.backend,
+                                  **found.parameters},
+                  "projection": _options(projection), "store_version": projection.version}
+    run = ids.thing("analysis-run", _digest(parameters, started))
+    triples = [*_vocabulary(), *_run(run, projection, parameters, started, _now())]
+    for measure, (_, _, values) in results.items():
+        term = NamedNode(MEASURE_TERMS[measure])
+        triples += [(NamedNode(n), term, Literal(repr(float(x)), datatype=DOUBLE))
+                    for n, x in sorted(values.items())]
+    triples += list(_communities(run, found.groups))
+    body = "\n".join(f"{s} {p} {o} ." for s, p, o in triples)
+    store.update(f"DROP SILENT GRAPH <{GRAPH}> ;\nINSERT DATA {{ GRAPH <{GRAPH}> {{\n{body}\n}} }}")
+    return WriteReport(run, GRAPH, len(triples), chosen, len(found.groups))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _digest(parameters: dict[str, Any], started: datetime) -> str:
+    text = json.dumps(parameters, sort_keys=True) + started.isoformat()
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _options(projection: Projection) -> dict[str, Any]:
+    o = projection.options
+    return {"graphs": list(projection.graphs), "predicates": list(o.predicates or ()),
+            "classes": list(o.classes or ()), "include": sorted(o.include),
+            "collapse_observations": o.collapse_observations}
+
+
+def _vocabulary() -> Iterator[tuple[Any, Any, Any]]:
+    for t in parse(ontology.read_text("analysis.ttl").encode("utf-8"), RdfFormat.TURTLE):
+        yield t.subject, t.predicate, t.object
+
+
+def _run(run: str, projection: Projection, parameters: dict[str, Any], started: datetime,
+         ended: datetime) -> Iterator[tuple[Any, Any, Any]]:
+    node = NamedNode(run)
+    measures = ", ".join(parameters["measures"])
+    yield node, NamedNode(v.RDF_TYPE), NamedNode(v.BKG + "AnalysisRun")
+    yield node, NamedNode(v.RDF_TYPE), NamedNode(v.PROV + "Activity")
+    yield node, NamedNode(v.RDFS_LABEL), Literal(f"analysis run: {measures}, communities",
+                                                 language="en")
+    yield node, NamedNode(v.PROV + "startedAtTime"), Literal(started.isoformat(),
+                                                             datatype=DATETIME)
+    yield node, NamedNode(v.PROV + "endedAtTime"), Literal(ended.isoformat(), datatype=DATETIME)
+    yield node, NamedNode(v.BKG + "analysisParameters"), Literal(
+        json.dumps(parameters, sort_keys=True))
+    for graph in projection.graphs:
+        if graph:
+            yield node, NamedNode(v.PROV + "used"), NamedNode(graph)
+    yield NamedNode(GRAPH), NamedNode(v.PROV + "wasGeneratedBy"), node
+    yield NamedNode(GRAPH), NamedNode(v.RDF_TYPE), NamedNode(v.PROV + "Entity")
+
+
+def _communities(run: str, groups: tuple[tuple[str, ...], ...]
+                 ) -> Iterator[tuple[Any, Any, Any]]:
+    for i, members in enumerate(groups, start=1):
+        community = NamedNode(f"{run}/community/{i}")
+        yield community, NamedNode(v.RDF_TYPE), NamedNode(v.BKG + "Community")
+        yield community, NamedNode(v.RDFS_LABEL), Literal(
+            f"community {i} ({len(members)} members)", language="en")
+        yield community, NamedNode(v.PROV + "wasGeneratedBy"), NamedNode(run)
+        for member in members:
+            yield NamedNode(member), NamedNode(v.BKG + "community"), community

@@ -1,0 +1,86 @@
+"""IRIs the projection and the analyses rely on, as plain strings.
+
+Kept apart from ``graph.namespace`` (rdflib terms) because the projection works on
+pyoxigraph terms and compares ``.value`` strings in tight loops.
+"""
+from __future__ import annotations
+
+from .. import ids
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+PROV = "http://www.w3.org/ns/prov#"
+DCTERMS = "http://purl.org/dc/terms/"
+QB = "http://purl.org/linked-data/cube#"
+TIME = "http://www.w3.org/2006/time#"
+SCHEMA = "https://schema.org/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+BKG = ids.DEF
+
+RDF_TYPE = RDF + "type"
+RDFS_LABEL = RDFS + "label"
+SUBCLASS_OF = RDFS + "subClassOf"
+
+#: label properties, best first: the first one found names a node in results
+DISPLAY_LABELS = (RDFS_LABEL, SKOS + "prefLabel", FOAF + "name", SKOS + "notation")
+#: every property whose value an analyst may type to name an entity
+LOOKUP_LABELS = (*DISPLAY_LABELS, SKOS + "altLabel", SKOS + "hiddenLabel")
+
+#: edges that describe the schema, the provenance or the document, not the world
+SCHEMA_PREDICATES = frozenset({
+    RDF_TYPE, SUBCLASS_OF, RDFS + "subPropertyOf", RDFS + "domain", RDFS + "range",
+    RDFS + "isDefinedBy", RDFS + "seeAlso", OWL + "sameAs", SCHEMA + "sameAs",
+    OWL + "equivalentClass", OWL + "equivalentProperty", OWL + "inverseOf",
+    SKOS + "inScheme", SKOS + "topConceptOf", SKOS + "hasTopConcept",
+    QB + "structure", QB + "dataSet", QB + "component",
+    DCTERMS + "source", DCTERMS + "isPartOf", PROV + "wasDerivedFrom",
+    PROV + "wasGeneratedBy", PROV + "used", FOAF + "homepage",
+    BKG + "makesClaim", BKG + "reportsStatement",
+    RDF + "subject", RDF + "predicate", RDF + "object",
+})
+
+CLAIM_CLASSES = frozenset({BKG + "Claim", RDF + "Statement"})
+SENTENCE_CLASSES = frozenset({BKG + "Sentence"})
+DOCUMENT_CLASSES = frozenset({FOAF + "Document", SCHEMA + "NewsArticle", SCHEMA + "CreativeWork",
+                              QB + "DataSet", QB + "DataStructureDefinition"})
+TIME_CLASSES = frozenset({TIME + "TemporalEntity", TIME + "Interval", TIME + "ProperInterval",
+                          TIME + "Instant", TIME + "DateTimeInterval"})
+OBSERVATION_CLASSES = frozenset({QB + "Observation"})
+#: BorderKG's own computed checks and analysis runs: results about the graph, not entities
+DERIVED_CLASSES = frozenset({BKG + "ReconciliationResult", BKG + "DerivedValue",
+                             BKG + "AnalysisRun", BKG + "Community"})
+
+#: the vocabulary namespaces whose terms are never nodes (classes, properties, code lists
+#: of W3C vocabularies); BorderKG's own code-list concepts live under ``id/`` and are nodes
+VOCABULARY_PREFIXES = (RDF, RDFS, OWL, XSD, QB, TIME, PROV, BKG, SKOS, FOAF, SCHEMA)
+
+GRAPH_ANALYSES = ids.graph("analyses")
+#: graphs that are never projected: the schema, and the analyses' own output
+UNPROJECTED_GRAPHS = frozenset({ids.GRAPH_ONTOLOGY, GRAPH_ANALYSES})
+
+# Collapsed observations: (from dimension, to dimension, derived predicate). The first
+# rule whose two dimensions an observation has gives its edge.
+MEASURED_BY = BKG + "measuredBy"
+COMPONENT = BKG + "component"
+CITIZENSHIP = BKG + "citizenship"
+LAND_BORDER_REGION = BKG + "landBorderRegion"
+STATE = BKG + "state"
+MEASURED_ENCOUNTERS_OF = BKG + "measuredEncountersOf"
+MEASURED_ENCOUNTERS_IN = BKG + "measuredEncountersIn"
+HAD_ENCOUNTERS_OF = BKG + "hadEncountersOf"
+COLLAPSE_RULES: tuple[tuple[str, str, str], ...] = (
+    (MEASURED_BY, CITIZENSHIP, MEASURED_ENCOUNTERS_OF),
+    (COMPONENT, CITIZENSHIP, MEASURED_ENCOUNTERS_OF),
+    (MEASURED_BY, LAND_BORDER_REGION, MEASURED_ENCOUNTERS_IN),
+    (COMPONENT, LAND_BORDER_REGION, MEASURED_ENCOUNTERS_IN),
+    (LAND_BORDER_REGION, CITIZENSHIP, HAD_ENCOUNTERS_OF),
+    (STATE, CITIZENSHIP, HAD_ENCOUNTERS_OF),
+)
+COLLAPSED_LABELS = {
+    MEASURED_ENCOUNTERS_OF: "measured encounters of citizens of",
+    MEASURED_ENCOUNTERS_IN: "measured encounters in",
+    HAD_ENCOUNTERS_OF: "had encounters of citizens of",
+}
