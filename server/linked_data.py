@@ -1,0 +1,238 @@
+"""Dereferenceable IRIs: ``/id/``, ``/def/`` and ``/graph/`` answer 303 to their documents.
+
+Every IRI the project mints lives under the ``iri_base`` setting
+(``https://w3id.org/borderkg/`` by default). This server is reached at ``public_base``
+(or whatever host the request came to), which may differ — behind a proxy, or in local
+testing — so the mapping is one rule in both directions::
+
+    {iri_base}{path}  <->  {public_base}{path}   --303-->  {public_base}doc/{path}
+
+The document (``/doc/{path}``) is HTML for browsers and Turtle, N-Triples, JSON-LD or
+RDF/XML by ``Accept`` or by a ``.ttl``/``.nt``/``.jsonld``/``.rdf`` suffix (``format=``
+also works). Its content is ``graph.resources.describe``: outgoing and incoming triples
+and the claims about the resource with their sentences. Links on pages point to this
+server for project IRIs and to the IRI itself for foreign ones.
+
+Also here: the helpers the other page-rendering blueprints share (negotiation, term
+rendering, the layout's context).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request
+from markupsafe import Markup, escape
+from pyoxigraph import BlankNode, Literal, NamedNode
+
+from graph import charts, formats, resources
+from graph.errors import NotAcceptable, NotFound
+from graph.results import graph_chunks
+
+from .app import service
+
+bp = Blueprint("linked_data", __name__)
+
+HTML = "text/html"
+DOCUMENT_FORMATS = tuple(f for f in formats.GRAPH_FORMATS
+                         if f.name in ("turtle", "ntriples", "jsonld", "rdfxml"))
+SUFFIXES = {f.extensions[0]: f for f in DOCUMENT_FORMATS} | {"html": None}
+PREFIXES = {"bkg": "https://w3id.org/borderkg/def/", "rdf": resources.RDF,
+            "rdfs": resources.RDFS, "owl": resources.OWL, "skos": resources.SKOS,
+            "prov": resources.PROV, "dcterms": resources.DCTERMS, "schema": resources.SCHEMA,
+            "org": "http://www.w3.org/ns/org#", "qb": "http://purl.org/linked-data/cube#",
+            "time": "http://www.w3.org/2006/time#", "xsd": "http://www.w3.org/2001/XMLSchema#",
+            "foaf": "http://xmlns.com/foaf/0.1/"}
+
+
+# -- shared helpers ------------------------------------------------------------------------
+def iri_base() -> str:
+    return service().settings.iri_base
+
+
+def public_base() -> str:
+    """This server's base URL, ending in ``/``."""
+    base = service().settings.public_base or request.host_url
+    return base if base.endswith("/") else base + "/"
+
+
+def local_path(iri: str) -> str | None:
+    """The path of ``iri`` under ``iri_base`` (``id/country/CHN``), or None if foreign."""
+    base = iri_base()
+    return iri[len(base):] if iri.startswith(base) else None
+
+
+def local_url(iri: str) -> str:
+    """Where a page links for ``iri``: its document here if ours, else the IRI itself."""
+    path = local_path(iri)
+    return iri if path is None else public_base() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;=")
+
+
+def compact(iri: str) -> str:
+    """``bkg:Claim`` for an IRI in a known namespace, else the IRI."""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and "/" not in iri[len(namespace):]:
+            return f"{prefix}:{iri[len(namespace):]}"
+    return iri
+
+
+def term_html(term: Any, names: dict[str, str] | None = None) -> Markup:
+    """One RDF term as HTML: a linked label for IRIs, the value (and language) for literals."""
+    if isinstance(term, NamedNode):
+        iri = term.value
+        text = (names or {}).get(iri) or compact(iri)
+        return Markup('<a href="{}" title="{}">{}</a>').format(local_url(iri), iri, text)
+    if isinstance(term, BlankNode):
+        return Markup("<span class=bnode>_:{}</span>").format(term.value)
+    if isinstance(term, Literal):
+        extra = term.language or compact(term.datatype.value).removeprefix("xsd:")
+        shown = "" if extra in ("string",) else extra
+        return Markup('{}<span class="dt">{}</span>').format(term.value, f" @{shown}" if
+                                                             term.language else
+                                                             (f" ({shown})" if shown else ""))
+    return escape(str(term))
+
+
+def negotiate(offers: Sequence[str], fmt: str | None = None,
+              aliases: dict[str, str] | None = None) -> str:
+    """The media type to answer with: ``format=`` (a name or media type) wins over Accept.
+
+    Without an Accept header the first offer is used; with one that matches none of the
+    offers, 406.
+    """
+    if fmt:
+        wanted = (aliases or {}).get(fmt.lower(), fmt)
+        if wanted in offers:
+            return wanted
+        raise NotAcceptable(f"format {fmt!r} is not offered here; use one of "
+                            f"{', '.join(sorted(aliases or offers))}", offered=list(offers))
+    if not request.headers.get("Accept"):
+        return offers[0]
+    best = request.accept_mimetypes.best_match(offers)
+    if best is None:
+        raise NotAcceptable("none of the requested media types is offered; offered: "
+                            + ", ".join(offers), offered=list(offers))
+    return best
+
+
+def has_route(path: str) -> bool:
+    """Whether the app serves ``path`` (other blueprints register theirs independently)."""
+    return any(rule.rule == path for rule in current_app.url_map.iter_rules())
+
+
+@bp.app_context_processor
+def _layout_context() -> dict[str, Any]:
+    return {"nav_links": [(label, path) for label, path in (
+        ("Named queries", "/queries"), ("Search", "/search"), ("SPARQL", "/sparql"),
+        ("Ontology", "/doc/def"), ("API", "/api"), ("Reconciliation", "/reconciliation"))
+        if has_route(path) or path == "/doc/def"]}
+
+
+# -- IRIs answer 303 -----------------------------------------------------------------------
+def _see_other(path: str) -> Response:
+    response = redirect(public_base() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;="), 303)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.get("/id/<path:rest>")
+def thing(rest: str) -> Response:
+    """A thing's IRI: 303 See Other to the document describing it."""
+    return _see_other("id/" + rest)
+
+
+@bp.get("/def")
+@bp.get("/def/<path:rest>")
+def term(rest: str | None = None) -> Response:
+    """The ontology and its terms: 303 to their documents."""
+    return _see_other("def" + (f"/{rest}" if rest else ""))
+
+
+@bp.get("/graph/<path:rest>")
+def named_graph(rest: str) -> Response:
+    """A named graph's IRI: 303 to the document describing the graph."""
+    return _see_other("graph/" + rest)
+
+
+# -- documents -----------------------------------------------------------------------------
+def _split_suffix(path: str) -> tuple[str, str | None]:
+    stem, dot, ext = path.rpartition(".")
+    if dot and ext in SUFFIXES and "/" not in ext:
+        return stem, ext
+    return path, None
+
+
+@bp.get("/doc/<path:rest>")
+def document(rest: str) -> Any:
+    """The document of ``{iri_base}{rest}``: HTML or RDF, negotiated."""
+    path, suffix = _split_suffix(rest)
+    iri = iri_base() + path
+    store = service().store
+    description = resources.describe(store, iri)
+    is_graph = path.startswith("graph/") and store.contains_graph(iri)
+    if description.is_empty() and not is_graph:
+        raise NotFound(f"nothing is known about {iri}", iri=iri)
+    offers = [HTML, *(f.media_type for f in DOCUMENT_FORMATS)]
+    if suffix:
+        media = HTML if suffix == "html" else SUFFIXES[suffix].media_type
+    else:
+        aliases = {"html": HTML} | {n: f.media_type for f in DOCUMENT_FORMATS
+                                    for n in (f.name, *f.extensions) if n != "xml"}
+        media = negotiate(offers, request.args.get("format"), aliases)
+    fmt = formats.by_media_type(DOCUMENT_FORMATS, media)
+    etag = f'"{store.etag}-{fmt.name if fmt else "html"}"'
+    if etag in request.if_none_match:
+        return Response(status=304, headers={"ETag": etag, "Vary": "Accept"})
+    if media == HTML:
+        response = Response(_page(store, description, is_graph), mimetype=HTML)
+    else:
+        assert fmt is not None
+        body = graph_chunks(description.triples(), fmt.engine, PREFIXES)
+        response = Response(body, mimetype=fmt.media_type)
+    response.headers["Vary"] = "Accept"
+    response.headers["ETag"] = etag
+    response.headers["Link"] = ", ".join(
+        f'<{public_base()}doc/{path}.{ext}>; rel="alternate"; type="{f.media_type}"'
+        for ext, f in SUFFIXES.items() if f is not None)
+    return response
+
+
+def _group(triples: Iterable[Any], key: str) -> list[tuple[str, list[Any]]]:
+    grouped: dict[str, list[Any]] = {}
+    for triple in triples:
+        value = triple.object if key == "object" else triple.subject
+        grouped.setdefault(triple.predicate.value, []).append(value)
+    return sorted(grouped.items(), key=lambda item: compact(item[0]))
+
+
+def _page(store: Any, description: resources.Description, is_graph: bool) -> str:
+    iri = description.iri
+    shown = {iri, *description.types}
+    for t in (*description.outgoing, *description.incoming):
+        shown.update(x.value for x in (t.subject, t.predicate, t.object)
+                     if isinstance(x, NamedNode))
+    for claim in description.claims:
+        shown.update(x.value for x in (claim.subject, claim.object) if isinstance(x, NamedNode))
+        shown.add(claim.predicate)
+    names = resources.labels(store, shown)
+    outgoing = [t for t in description.outgoing if t.predicate.value != resources.RDF + "type"]
+    charts_svg = [Markup(charts.line_chart(s.points, s.title) if s.kind == "line"
+                         else charts.bar_chart(s.points, s.title))
+                  for s in resources.series(store, iri)]
+    neighbours = (f"/analyses/neighbours.svg?entity={quote(iri, safe='')}"
+                  if has_route("/analyses/neighbours.svg") and not is_graph else None)
+    comment = next((t.object.value for t in description.outgoing
+                    if t.predicate.value in (resources.RDFS + "comment",
+                                             resources.DCTERMS + "description")), None)
+    return render_template(
+        "resource.html", iri=iri, label=names.get(iri) or compact(iri), names=names,
+        comment=comment, types=description.types, outgoing=_group(outgoing, "object"),
+        incoming=_group(description.incoming, "subject"),
+        truncated=description.incoming_truncated, claims=description.claims,
+        facts=resources.term_facts(store, description), charts=charts_svg,
+        neighbours=neighbours, graph_size=store.count(iri) if is_graph else None,
+        graph_store=has_route("/graph-store"), term=term_html, local_url=local_url,
+        namenode=NamedNode,
+        compact=compact, alternates=[(f.name, ext) for ext, f in SUFFIXES.items() if f],
+        doc_path=public_base() + "doc/" + (local_path(iri) or ""))
