@@ -20,6 +20,9 @@ from graph.settings import Settings, load_settings
 #: modules exposing ``bp``, a Blueprint; registered in this order
 BLUEPRINTS: tuple[str, ...] = (
     "server.health",
+    "server.linked_data",
+    "server.queries_api",
+    "server.search_api",
     "server.analyses",
 )
 
