@@ -265,7 +265,8 @@ class SnapshotPoolExecutor:
             return
         worker = _Worker(self._ctx, next(self._started))
         if not worker.wait_ready(READY_SECONDS):
-            log.error("query worker %s did not start", worker.process.name)
+            if not self._closed:
+                log.error("query worker %s did not start", worker.process.name)
             worker.kill()
             return
         with self._lock:
