@@ -18,13 +18,22 @@ rendering, the layout's context).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+)
 from markupsafe import Markup, escape
-from pyoxigraph import BlankNode, Literal, NamedNode
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
 
 from graph import charts, formats, resources
 from graph.errors import NotAcceptable, NotFound
@@ -181,8 +190,9 @@ def document(rest: str) -> Any:
                                     for n in (f.name, *f.extensions) if n != "xml"}
         media = negotiate(offers, request.args.get("format"), aliases)
     fmt = formats.by_media_type(DOCUMENT_FORMATS, media)
-    etag = f'"{store.etag}-{fmt.name if fmt else "html"}"'
-    if etag in request.if_none_match:
+    tag = f"{store.etag}-{fmt.name if fmt else 'html'}"
+    etag = f'"{tag}"'
+    if request.if_none_match.contains(tag):
         return Response(status=304, headers={"ETag": etag, "Vary": "Accept"})
     if media == HTML:
         response = Response(_page(store, description, is_graph), mimetype=HTML)
@@ -220,7 +230,7 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
     charts_svg = [Markup(charts.line_chart(s.points, s.title) if s.kind == "line"
                          else charts.bar_chart(s.points, s.title))
                   for s in resources.series(store, iri)]
-    neighbours = (f"/analyses/neighbours.svg?entity={quote(iri, safe='')}"
+    neighbours = (f"/analyses/neighbours.svg?entity={quote(iri, safe='')}&max_nodes=40"
                   if has_route("/analyses/neighbours.svg") and not is_graph else None)
     comment = next((t.object.value for t in description.outgoing
                     if t.predicate.value in (resources.RDFS + "comment",
@@ -236,3 +246,48 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
         namenode=NamedNode,
         compact=compact, alternates=[(f.name, ext) for ext, f in SUFFIXES.items() if f],
         doc_path=public_base() + "doc/" + (local_path(iri) or ""))
+
+
+# -- dataset-level documents ---------------------------------------------------------------
+@bp.get("/.well-known/void")
+def void() -> Response:
+    """The VoID description (Turtle by default; any document format by Accept/format=)."""
+    from graph.void import void_description
+
+    svc = service()
+    aliases = {n: f.media_type for f in DOCUMENT_FORMATS for n in (f.name, *f.extensions)}
+    media = negotiate([f.media_type for f in DOCUMENT_FORMATS], request.args.get("format"),
+                      aliases)
+    fmt = formats.by_media_type(DOCUMENT_FORMATS, media)
+    assert fmt is not None
+    triples = void_description(svc.store, public_base(), iri_base())
+    prefixes = {"void": "http://rdfs.org/ns/void#", "dcterms": resources.DCTERMS}
+    return Response(graph_chunks(triples, fmt.engine, prefixes), mimetype=fmt.media_type,
+                    headers={"Vary": "Accept"})
+
+
+def _gzip_nquads(store: Any, batch: int = 20_000) -> Iterator[bytes]:
+    """The whole dataset as gzip-compressed N-Quads, produced batch by batch."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
+    quads: list[Any] = []
+    for quad in store.quads():
+        quads.append(quad)
+        if len(quads) >= batch:
+            yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS))
+            quads = []
+    if quads:
+        yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS))
+    yield compressor.flush()
+
+
+@bp.get("/dump.nq.gz")
+def dump() -> Response:
+    """Every quad of the store, gzipped N-Quads, streamed; ETag from the store's version."""
+    store = service().store
+    etag = f'"{store.etag}"'
+    if request.if_none_match.contains(store.etag):
+        return Response(status=304, headers={"ETag": etag})
+    return Response(stream_with_context(_gzip_nquads(store)), mimetype="application/gzip",
+                    headers={"ETag": etag, "Content-Disposition":
+                             'attachment; filename="borderkg.nq.gz"',
+                             "X-Content-Media-Type": "application/n-quads"})
