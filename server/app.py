@@ -23,6 +23,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "server.linked_data",
     "server.queries_api",
     "server.search_api",
+    "server.openapi",
     "server.analyses",
 )
 
