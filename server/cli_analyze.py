@@ -1,0 +1,231 @@
+"""``borderkg analyze ...``: the relationship analyses from the command line.
+
+Each subcommand opens the configured store (building the seed into an empty one, as
+``serve`` does), projects it with the shared options (``--graph``, ``--predicate``,
+``--class``, ``--include``, ``--collapse-observations``) and prints one analysis as a
+table or as the same JSON the HTTP API returns.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from graph.settings import Settings
+
+from .cli import STORE_SETTINGS, echo_json, open_configured_store, with_settings
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                      show_default=True, help="Output format.")
+
+
+def projection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The projection options shared by every subcommand."""
+    options = [
+        click.option("--graph", "graphs", multiple=True, metavar="article|background|all|IRI",
+                     help="Graphs to project (default: all)."),
+        click.option("--predicate", "predicates", multiple=True, metavar="IRI",
+                     help="Keep only these predicates (repeatable)."),
+        click.option("--class", "classes", multiple=True, metavar="IRI",
+                     help="Keep only entities of these classes (repeatable)."),
+        click.option("--include", "include", multiple=True,
+                     type=click.Choice(["time", "documents", "sentences", "observations",
+                                        "schema"]),
+                     help="Put back a kind left out by default (repeatable)."),
+        click.option("--collapse-observations", is_flag=True,
+                     help="Turn statistical observations into derived edges."),
+        FORMAT,
+        with_settings(*STORE_SETTINGS, "article"),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def with_projection(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Open the store, project it, call ``func(projection, store, fmt, ...)``, close."""
+
+    @functools.wraps(func)
+    def run(settings: Settings, graphs: tuple[str, ...], predicates: tuple[str, ...],
+            classes: tuple[str, ...], include: tuple[str, ...], collapse_observations: bool,
+            fmt: str, **kwargs: Any) -> None:
+        from graph.analysis import ProjectionOptions, project
+        from graph.build import build, find_article, is_built
+
+        store = open_configured_store(settings)
+        try:
+            if not is_built(store):
+                build(store, find_article(settings.article))
+            choice: Any = graphs[0] if len(graphs) == 1 and ":" not in graphs[0] else (
+                tuple(graphs) or "all")
+            options = ProjectionOptions(graphs=choice, predicates=predicates or None,
+                                        classes=classes or None, include=frozenset(include),
+                                        collapse_observations=collapse_observations)
+            func(project(store, options), store=store, fmt=fmt, **kwargs)
+        finally:
+            store.close()
+
+    return projection_options(run)
+
+
+@click.group()
+def analyze() -> None:
+    """Relationship analyses: paths, neighbourhoods, centrality, communities..."""
+
+
+def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=False)]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)).rstrip())
+
+
+@analyze.command()
+@click.argument("source")
+@click.argument("target")
+@click.option("-k", "k", default=3, show_default=True, help="How many paths.")
+@click.option("--max-length", default=4, show_default=True, help="Longest path, in hops.")
+@with_projection
+def path(p: Any, store: Any, fmt: str, source: str, target: str, k: int,
+         max_length: int) -> None:
+    """Shortest paths from SOURCE to TARGET (IRIs or labels), with their sentences."""
+    from graph.analysis import k_shortest_paths
+
+    result = k_shortest_paths(p, source, target, k=k, max_length=max_length)
+    if fmt == "json":
+        return echo_json(result.to_dict(p))
+    if not result.paths:
+        click.echo(f"no path of at most {max_length} hops")
+    for i, found in enumerate(result.paths, 1):
+        click.echo(f"{i}. {found.length} hops: "
+                   + " — ".join(p.label(n) for n in found.nodes))
+        for hop in found.hops:
+            for edge in hop.edges:
+                click.echo(f"     {edge.sentence_text()}")
+
+
+@analyze.command()
+@click.argument("entity")
+@click.option("--hops", default=1, show_default=True)
+@click.option("--max-nodes", default=200, show_default=True)
+@with_projection
+def neighbours(p: Any, store: Any, fmt: str, entity: str, hops: int, max_nodes: int) -> None:
+    """Entities within HOPS of ENTITY and the relationships among them."""
+    from graph.analysis import neighbourhood
+
+    found = neighbourhood(p, entity, hops=hops, max_nodes=max_nodes)
+    if fmt == "json":
+        return echo_json(found.to_dict(p))
+    _table([(d, p.label(n), n) for n, d in found.distances.items()], ("hops", "label", "iri"))
+    click.echo("")
+    for edge in found.edges:
+        click.echo(edge.sentence_text())
+
+
+@analyze.command()
+@click.option("--measure", default="pagerank", show_default=True,
+              type=click.Choice(["degree", "betweenness", "pagerank", "eigenvector",
+                                 "closeness"]))
+@click.option("--limit", default=20, show_default=True)
+@click.option("--backend", default="auto", type=click.Choice(["auto", "networkx", "igraph"]))
+@click.option("-k", "k", default=None, type=int, help="Betweenness: sampled sources.")
+@click.option("--seed", default=0, show_default=True)
+@with_projection
+def centrality(p: Any, store: Any, fmt: str, measure: str, limit: int, backend: str,
+               k: int | None, seed: int) -> None:
+    """The most central entities by one measure."""
+    from graph.analysis import centrality as compute
+
+    result = compute(p, measure, limit=limit, backend=backend, k=k, seed=seed)
+    if fmt == "json":
+        return echo_json(result.to_dict(p))
+    _table([(i, f"{s:.6f}", p.label(n), n) for i, (n, s) in enumerate(result.ranking, 1)],
+           ("rank", measure, "label", "iri"))
+
+
+@analyze.command()
+@click.option("--algorithm", default="louvain", type=click.Choice(["louvain",
+                                                                    "label_propagation"]))
+@click.option("--seed", default=0, show_default=True)
+@click.option("--resolution", default=1.0, show_default=True)
+@click.option("--members", default=10, show_default=True, help="Members shown per community.")
+@with_projection
+def communities(p: Any, store: Any, fmt: str, algorithm: str, seed: int, resolution: float,
+                members: int) -> None:
+    """Communities of densely linked entities."""
+    from graph.analysis import communities as compute
+
+    found = compute(p, algorithm, seed=seed, resolution=resolution)
+    if fmt == "json":
+        return echo_json(found.to_dict(p, members=members))
+    click.echo(f"{len(found.groups)} communities, modularity {found.modularity:.4f}")
+    for i, group in enumerate(found.groups, 1):
+        shown = ", ".join(p.label(n) for n in group[:members])
+        click.echo(f"{i}. ({len(group)}) {shown}{' …' if len(group) > members else ''}")
+
+
+@analyze.command()
+@click.option("--limit", default=20, show_default=True)
+@with_projection
+def components(p: Any, store: Any, fmt: str, limit: int) -> None:
+    """Connected components, largest first."""
+    from graph.analysis import components as compute
+
+    found = compute(p)
+    if fmt == "json":
+        shown = enumerate(found[:limit], 1)
+        return echo_json({"count": len(found), "components": [
+            {"id": i, "size": len(c), "members": list(c)} for i, c in shown]})
+    click.echo(f"{len(found)} components")
+    _table([(i, len(c), p.label(c[0])) for i, c in enumerate(found[:limit], 1)],
+           ("id", "size", "first member"))
+
+
+@analyze.command()
+@click.option("--limit", default=20, show_default=True)
+@with_projection
+def connectors(p: Any, store: Any, fmt: str, limit: int) -> None:
+    """Key connectors: articulation points and bridges."""
+    from graph.analysis import connectors as compute
+
+    found = compute(p, limit=limit)
+    if fmt == "json":
+        return echo_json(found.to_dict(p))
+    click.echo("articulation points:")
+    _table([(d, p.label(n), n) for n, d in found.articulation_points], ("degree", "label", "iri"))
+    click.echo("\nbridges:")
+    for edges in found.bridges:
+        click.echo("  " + "; ".join(e.sentence_text() for e in edges))
+
+
+@analyze.command()
+@click.argument("entity")
+@click.option("--limit", default=10, show_default=True)
+@with_projection
+def similar(p: Any, store: Any, fmt: str, entity: str, limit: int) -> None:
+    """Entities whose neighbours are most like ENTITY's (Jaccard)."""
+    from graph.analysis import similar as compute
+
+    found = compute(p, entity, limit=limit)
+    if fmt == "json":
+        return echo_json([dict(p.node_dict(n), score=s) for n, s in found])
+    _table([(f"{s:.3f}", p.label(n), n) for n, s in found], ("jaccard", "label", "iri"))
+
+
+@analyze.command()
+@click.option("--measure", "measures", multiple=True,
+              type=click.Choice(["degree", "betweenness", "pagerank", "eigenvector",
+                                 "closeness"]),
+              help="Measures to write (default: pagerank, betweenness, degree).")
+@click.option("--seed", default=0, show_default=True)
+@with_projection
+def write(p: Any, store: Any, fmt: str, measures: tuple[str, ...], seed: int) -> None:
+    """Write scores and communities into the graph .../graph/analyses, with PROV."""
+    from graph.analysis.rdf import write_analyses
+
+    report = write_analyses(store, p, measures or ("pagerank", "betweenness", "degree"),
+                            community_seed=seed, seed=seed)
+    if fmt == "json":
+        return echo_json(report.to_dict())
+    click.echo(f"{report.triples} triples written to {report.graph} by {report.run}")
