@@ -20,6 +20,7 @@ from graph.settings import Settings, load_settings
 #: modules exposing ``bp``, a Blueprint; registered in this order
 BLUEPRINTS: tuple[str, ...] = (
     "server.health",
+    "server.sparql", "server.graph_store", "server.pages",
     "server.linked_data",
     "server.queries_api",
     "server.search_api",
@@ -40,6 +41,7 @@ def create_app(settings: Settings | dict[str, Any] | None = None,
     for module in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(module).bp)
     register_error_handlers(app)
+    importlib.import_module("server.observability").install(app)
     return app
 
 

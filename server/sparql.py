@@ -1,0 +1,332 @@
+"""``/sparql``: the SPARQL 1.1 Protocol (query and update operations), to the letter.
+
+Query: ``GET ?query=``, ``POST`` form (``application/x-www-form-urlencoded``) or ``POST``
+direct (``application/sparql-query``). Update: ``POST`` form or direct
+(``application/sparql-update``). The protocol's dataset parameters (``default-graph-uri``,
+``named-graph-uri`` for queries; ``using-graph-uri``, ``using-named-graph-uri`` for
+updates) are honoured: for queries they override FROM/FROM NAMED; for updates they may
+not be combined with USING/USING NAMED/WITH in the text (400, as section 2.2.3 says).
+
+``GET /sparql`` without a query answers with the Service Description to RDF clients and
+with the query page to browsers.
+
+Parameters are decoded strictly as UTF-8 from the raw bytes (Werkzeug's own form parsing
+replaces undecodable bytes silently, which would run a different query than was sent).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, request
+from pyoxigraph import NamedNode
+
+from graph import description
+from graph.errors import BadRequest, Forbidden, NotAcceptable, QueryTimeout, UnsupportedMediaType
+from graph.executor import ExecutedQuery, QueryRequest
+from graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
+from graph.results import graph_chunks
+from graph.sparql_text import SparqlText, add_using, analyse
+
+from . import negotiation
+from .auth import require_write
+from .negotiation import empty
+
+bp = Blueprint("sparql", __name__)
+
+FORM = "application/x-www-form-urlencoded"
+QUERY = "application/sparql-query"
+UPDATE = "application/sparql-update"
+UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
+QUERY_DATASET = ("default-graph-uri", "named-graph-uri")
+UPDATE_DATASET = ("using-graph-uri", "using-named-graph-uri")
+HTML = "text/html"
+
+
+@dataclass
+class Operation:
+    """A protocol request reduced to what it asks: one query or update and its dataset."""
+
+    kind: str | None  # "query", "update" or None (no operation: describe the service)
+    text: str = ""
+    params: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def format(self) -> str | None:
+        """The ``format`` parameter, which overrides Accept."""
+        return (self.params.get("format") or [None])[0]
+
+    def graphs(self, name: str) -> list[str]:
+        values = self.params.get(name, [])
+        for value in values:
+            _check_iri(name, value)
+        return values
+
+
+def _check_iri(parameter: str, value: str) -> None:
+    try:
+        NamedNode(value)
+    except ValueError:
+        raise BadRequest(f"{parameter} must be an absolute IRI, got {value!r}",
+                         parameter=parameter) from None
+    if ":" not in value:
+        raise BadRequest(f"{parameter} must be an absolute IRI, got {value!r}",
+                         parameter=parameter)
+
+
+def decode_utf8(raw: bytes, what: str) -> str:
+    """``raw`` as UTF-8, or a 400 saying where the first invalid byte is."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{what} is not valid UTF-8 (invalid byte at offset {exc.start}); "
+                         "the SPARQL protocol requires UTF-8", offset=exc.start) from None
+
+
+def parse_params(raw: bytes, what: str) -> dict[str, list[str]]:
+    """Form/URL parameters from raw bytes, percent-decoded strictly as UTF-8."""
+    text = decode_utf8(raw, what)
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(f"{what} contains percent-encoded bytes that are not valid UTF-8; "
+                         "the SPARQL protocol requires UTF-8") from None
+    params: dict[str, list[str]] = {}
+    for name, value in pairs:
+        params.setdefault(name, []).append(value)
+    return params
+
+
+def _check_charset() -> None:
+    charset = request.mimetype_params.get("charset")
+    if charset is not None and charset.strip().lower() not in UTF8_NAMES:
+        raise BadRequest(f"the body is declared as charset={charset}; the SPARQL protocol "
+                         "requires UTF-8", parameter="charset")
+
+
+def _body(what: str) -> str:
+    _check_charset()
+    return decode_utf8(request.get_data(cache=False), what)
+
+
+def read_operation() -> Operation:
+    """Which operation the request carries, enforcing the protocol's request shapes."""
+    url_params = parse_params(request.query_string, "the query string")
+    if request.method == "GET":
+        if "update" in url_params:
+            raise BadRequest("SPARQL Update must be sent by POST (form or "
+                             f"{UPDATE}), never by GET", parameter="update")
+        return _one_operation(url_params, allow_none=True)
+    mimetype = request.mimetype
+    if not mimetype:
+        raise UnsupportedMediaType(f"POST to /sparql needs a Content-Type: {FORM}, {QUERY} "
+                                   f"or {UPDATE}")
+    if mimetype == FORM:
+        _check_charset()
+        body = parse_params(request.get_data(cache=False), "the form body")
+        for name, values in url_params.items():
+            body.setdefault(name, []).extend(values)
+        return _one_operation(body, allow_none=False)
+    if mimetype in (QUERY, UPDATE):
+        kind = "query" if mimetype == QUERY else "update"
+        for name in ("query", "update"):
+            if name in url_params:
+                raise BadRequest(f"with Content-Type {mimetype} the {kind} is the body; a "
+                                 f"'{name}' parameter in the URL is not allowed",
+                                 parameter=name)
+        return Operation(kind, _body(f"the {kind} body"), url_params)
+    raise UnsupportedMediaType(f"Content-Type {mimetype} is not a SPARQL protocol request; "
+                               f"use {FORM}, {QUERY} or {UPDATE}")
+
+
+def _one_operation(params: dict[str, list[str]], allow_none: bool) -> Operation:
+    queries, updates = params.get("query", []), params.get("update", [])
+    if queries and updates:
+        raise BadRequest("a request carries either a query or an update, not both")
+    for name, values in (("query", queries), ("update", updates)):
+        if len(values) > 1:
+            raise BadRequest(f"exactly one '{name}' parameter is allowed, got {len(values)}",
+                             parameter=name)
+    if queries:
+        return Operation("query", queries[0], params)
+    if updates:
+        return Operation("update", updates[0], params)
+    if allow_none:
+        return Operation(None, "", params)
+    raise BadRequest("the request has neither a 'query' nor an 'update' parameter")
+
+
+def _refuse_foreign(op: Operation, names: tuple[str, ...], kind: str) -> None:
+    for name in names:
+        if name in op.params:
+            raise BadRequest(f"{name} applies to SPARQL {('updates', 'queries')[kind == 'update']}"
+                             f", not to a {kind}", parameter=name)
+
+
+# -- URLs -------------------------------------------------------------------------------------
+def public_root() -> str:
+    """The root URL clients reach this service at: the ``public_base`` setting when set
+    (behind a proxy), else the request's own root. X-Forwarded-* headers are not trusted:
+    a client could otherwise make the service describe itself at any address."""
+    from .app import service
+
+    base = service().settings.public_base
+    root = base if base else request.url_root
+    return root if root.endswith("/") else root + "/"
+
+
+def endpoint_url() -> str:
+    return public_root() + "sparql"
+
+
+# -- policy -----------------------------------------------------------------------------------
+def _guard(info: SparqlText, text: str, params: dict[str, list[str]]) -> None:
+    """The query-safety checker (``graph.guard``): SERVICE, LOAD, dataset IRIs, shape.
+
+    Fails closed on SERVICE and LOAD if the checker cannot be imported."""
+    from .app import service
+
+    svc = service()
+    try:
+        from graph import guard
+    except ImportError:
+        if info.services or info.loads:
+            raise Forbidden("SERVICE and LOAD are not allowed on this server") from None
+        return
+    check = guard.check_query if info.kind == "query" else guard.check_update
+    check(info, svc.settings, svc.store, text)
+    for name in (*QUERY_DATASET, *UPDATE_DATASET):
+        if name in params:
+            guard.check_graph_iris(name, params[name], svc.settings, svc.store)
+
+
+# -- queries ----------------------------------------------------------------------------------
+def _negotiated(table: tuple[Format, ...], required: bool,
+                op: Operation) -> tuple[Format, str]:
+    """Negotiate in ``table``; when not ``required`` (the form is another), never fail."""
+    try:
+        return negotiation.negotiate(table, request.headers.get("Accept"), op.format)
+    except NotAcceptable:
+        if required:
+            raise
+        return table[0], table[0].media_type
+
+
+def _etag(op: Operation, fmt: Format, store_etag: str, union: bool) -> str:
+    parts = [store_etag, op.text, fmt.name, str(union)]
+    for name in QUERY_DATASET:
+        parts += [name, *op.params.get(name, [])]
+    return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def run_query(op: Operation) -> Response:
+    from . import observability
+    from .app import service
+
+    svc = service()
+    _refuse_foreign(op, UPDATE_DATASET, "query")
+    info = analyse(op.text, "query")
+    _guard(info, op.text, op.params)
+    result_fmt, result_type = _negotiated(RESULT_FORMATS, info.form in ("select", "ask"), op)
+    graph_fmt, graph_type = _negotiated(GRAPH_FORMATS, info.form in ("construct", "describe"),
+                                     op)
+    chosen = graph_fmt if info.form in ("construct", "describe") else result_fmt
+    union = svc.settings.default_graph_union
+    etag = _etag(op, chosen, svc.store.etag, union) if request.method in ("GET", "HEAD") else None
+    if etag and etag in request.if_none_match:
+        return _not_modified(etag)
+    defaults, named = op.graphs("default-graph-uri"), op.graphs("named-graph-uri")
+    protocol_dataset = "default-graph-uri" in op.params or "named-graph-uri" in op.params
+    query = QueryRequest(op.text, result_fmt, graph_fmt, union_default=union,
+                         default_graphs=defaults if protocol_dataset else None,
+                         named_graphs=named if protocol_dataset else None,
+                         base_iri=endpoint_url(), max_rows=svc.settings.max_rows,
+                         timeout=svc.settings.query_timeout)
+    try:
+        executed = svc.executor.run(query)
+    except QueryTimeout:
+        observability.count_timeout()
+        raise
+    media = result_type if executed.format is result_fmt else \
+        graph_type if executed.format is graph_fmt else executed.format.media_type
+    return _answer(executed, media, etag, svc.settings.max_rows)
+
+
+def _not_modified(etag: str) -> Response:
+    response = empty(304)
+    response.set_etag(etag)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def _answer(executed: ExecutedQuery, media_type: str, etag: str | None,
+            max_rows: int) -> Response:
+    response = Response(executed.body, content_type=negotiation.content_type(media_type))
+    response.headers["Vary"] = "Accept"
+    if etag:
+        response.set_etag(etag)
+    if executed.truncated:
+        response.headers["X-BorderKG-Truncated"] = "true"
+        response.headers["X-BorderKG-Row-Limit"] = str(max_rows)
+    response.headers.update(executed.headers)
+    return response
+
+
+# -- updates ----------------------------------------------------------------------------------
+def run_update(op: Operation) -> Response:
+    from .app import service
+
+    svc = service()
+    require_write()
+    _refuse_foreign(op, QUERY_DATASET, "update")
+    info = analyse(op.text, "update")
+    defaults, named = op.graphs("using-graph-uri"), op.graphs("using-named-graph-uri")
+    text = op.text
+    if defaults or named:
+        clash = info.dataset_keywords() & {"USING", "USING NAMED", "WITH"}
+        if clash:
+            raise BadRequest("using-graph-uri/using-named-graph-uri may not be combined "
+                             f"with {', '.join(sorted(clash))} in the update text "
+                             "(SPARQL 1.1 Protocol section 2.2.3)", conflict=sorted(clash))
+        text = add_using(text, defaults, named)
+    _guard(info, op.text, op.params)
+    svc.store.update(text, base_iri=endpoint_url())
+    return empty(204)
+
+
+# -- service description -----------------------------------------------------------------------
+def describe_service(op: Operation) -> Response:
+    """The Service Description to RDF clients, the query page to browsers."""
+    from . import pages
+    from .app import service
+
+    offers = [*negotiation.offered(GRAPH_FORMATS), HTML]
+    format_param = op.format
+    if format_param:
+        media = "text/html" if format_param.lower() == "html" else None
+    else:
+        media = negotiation.choose(offers, request.headers.get("Accept"))
+    if media == HTML:
+        return pages.query_page()
+    fmt, media_type = negotiation.negotiate(GRAPH_FORMATS, request.headers.get("Accept"),
+                                            format_param)
+    svc = service()
+    triples = description.service_description(svc.store, public_root(),
+                                              svc.settings.default_graph_union,
+                                              svc.settings.iri_base)
+    body = graph_chunks(triples, fmt.engine, description.PREFIXES)
+    response = Response(body, content_type=negotiation.content_type(media_type))
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def sparql() -> Any:
+    op = read_operation()
+    if op.kind == "query":
+        return run_query(op)
+    if op.kind == "update":
+        return run_update(op)
+    return describe_service(op)
