@@ -110,5 +110,5 @@ def _page(query: NamedQuery, values: dict[str, str], table: dict[str, Any],
              if offset else None,
              "csv": urlencode({**values, "limit": limit, "offset": offset, "format": "csv"}),
              "json": urlencode({**values, "limit": limit, "offset": offset, "format": "json"})}
-    return render_template("query.html", query=query, values=values, variables=variables,
+    return render_template("named_query.html", query=query, values=values, variables=variables,
                            rows=rows, pages=pages, local_url=local_url)
