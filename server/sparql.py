@@ -114,7 +114,7 @@ def _body(what: str) -> str:
 def read_operation() -> Operation:
     """Which operation the request carries, enforcing the protocol's request shapes."""
     url_params = parse_params(request.query_string, "the query string")
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         if "update" in url_params:
             raise BadRequest("SPARQL Update must be sent by POST (form or "
                              f"{UPDATE}), never by GET", parameter="update")
@@ -189,6 +189,9 @@ def _guard(info: SparqlText, text: str, params: dict[str, list[str]]) -> None:
     from .app import service
 
     svc = service()
+    for name in (*QUERY_DATASET, *UPDATE_DATASET):
+        for value in params.get(name, []):
+            _check_iri(name, value)
     try:
         from graph import guard
     except ImportError:
