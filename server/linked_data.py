@@ -177,6 +177,10 @@ def document(rest: str) -> Any:
     """The document of ``{iri_base}{rest}``: HTML or RDF, negotiated."""
     path, suffix = _split_suffix(rest)
     iri = iri_base() + path
+    try:
+        NamedNode(iri)
+    except ValueError:
+        raise NotFound(f"{iri!r} is not a valid IRI, so nothing is known about it") from None
     store = service().store
     description = resources.describe(store, iri)
     is_graph = path.startswith("graph/") and store.contains_graph(iri)

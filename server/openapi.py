@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 
+from graph.formats import GRAPH_FORMATS
 from queries import NamedQuery, Param, list_queries, load_query
 
 from .app import service
@@ -108,6 +109,8 @@ def _simple(summary: str, tag: str, params: list[dict[str, Any]],
 RDF_CONTENT = {m: {"schema": {"type": "string"}} for m in (
     "text/turtle", "application/n-triples", "application/rdf+xml")} | {
     "application/ld+json": {"schema": {}}}
+#: what the SPARQL endpoint and the Graph Store may answer: every graph and dataset format
+ALL_RDF_CONTENT = {f.media_type: {"schema": {}} for f in GRAPH_FORMATS}
 
 
 def _linked_data_paths() -> dict[str, Any]:
@@ -188,18 +191,19 @@ def _protocol_paths() -> dict[str, Any]:
             {"application/sparql-results+json": {"schema": {
                 "$ref": "#/components/schemas/SparqlResults"}},
              "application/sparql-results+xml": {"schema": {"type": "string"}},
-             "text/csv": {"schema": {"type": "string"}}, **RDF_CONTENT})
+             "text/csv": {"schema": {"type": "string"}},
+             "text/tab-separated-values": {"schema": {"type": "string"}}, **ALL_RDF_CONTENT})
     if has_route("/graph-store"):
         target = [_param("graph", "IRI of the named graph.", {"type": "string", "format": "iri"}),
                   _param("default", "Address the default graph instead (empty value).",
                          {"type": "string", "enum": [""]})]
-        body = {"content": {m: {"schema": {"type": "string"}} for m in RDF_CONTENT}}
+        body = {"content": ALL_RDF_CONTENT}
         write = {"security": [{"bearer": []}], "parameters": target, "tags": ["graph store"],
                  "responses": {"200": {"description": "Done."}, "201": {"description": "Created."},
                                "204": {"description": "Done."}, "default": ERROR}}
         paths["/graph-store"] = {
             "get": {"summary": "Read a graph", "tags": ["graph store"], "parameters": target,
-                    "responses": {"200": {"description": "The graph.", "content": RDF_CONTENT},
+                    "responses": {"200": {"description": "The graph.", "content": ALL_RDF_CONTENT},
                                   "default": ERROR}},
             "head": {"summary": "Whether a graph exists", "tags": ["graph store"],
                      "parameters": target, "responses": {"200": {"description": "It exists."},
