@@ -256,7 +256,7 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
 @bp.get("/.well-known/void")
 def void() -> Response:
     """The VoID description (Turtle by default; any document format by Accept/format=)."""
-    from graph.void import void_description
+    from graph.description import void_description
 
     svc = service()
     aliases = {n: f.media_type for f in DOCUMENT_FORMATS for n in (f.name, *f.extensions)}
