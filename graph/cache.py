@@ -35,7 +35,8 @@ class _Entry:
 
 def request_key(request: QueryRequest, etag: str) -> Hashable:
     """Everything that determines an answer's bytes (never the time limit)."""
-    substitutions = tuple(sorted((str(k), str(v)) for k, v in (request.substitutions or {}).items()))
+    bound = (request.substitutions or {}).items()
+    substitutions = tuple(sorted((str(k), str(v)) for k, v in bound))
     return (request.text, request.union_default, tuple(request.default_graphs or ()),
             request.default_graphs is None, tuple(request.named_graphs or ()),
             request.named_graphs is None, substitutions, request.base_iri,
