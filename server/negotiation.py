@@ -115,11 +115,26 @@ def format_for(table: Sequence[Format], media_type: str) -> Format:
     return next(f for f in table if media_type in f.media_types)
 
 
+#: other names clients send in ``format`` (SPARQLWrapper sends its return-format names);
+#: N3 is answered with Turtle, which every N3 parser reads
+FORMAT_ALIASES = {"json-ld": "jsonld", "rdf+xml": "rdfxml", "rdf": "rdfxml", "n3": "turtle",
+                  "text/n3": "turtle", "text/rdf+n3": "turtle", "n-triples": "ntriples",
+                  "n-quads": "nquads", "json": "jsonld"}
+
+
+def _by_format_param(table: Sequence[Format], value: str) -> Format | None:
+    fmt = by_name(tuple(table), value)
+    alias = FORMAT_ALIASES.get(value.strip().lower())
+    if fmt is None and alias:
+        fmt = by_name(tuple(table), alias)
+    return fmt
+
+
 def negotiate(table: Sequence[Format], accept: str | None,
               format_param: str | None = None) -> tuple[Format, str]:
     """The format and the media type to answer with; ``format_param`` overrides Accept."""
     if format_param:
-        fmt = by_name(tuple(table), format_param)
+        fmt = _by_format_param(table, format_param)
         if fmt is None:
             names = ", ".join(f.name for f in table)
             raise NotAcceptable(f"format {format_param!r} is not offered for this answer; "

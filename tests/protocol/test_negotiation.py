@@ -92,3 +92,9 @@ def test_query_endpoint_uses_the_tables(client) -> None:  # type: ignore[no-unty
                          headers={"Accept": "text/turtle"})
     assert refused.status_code == 406
     assert "application/sparql-results+json" in refused.get_json()["error"]["offered"]
+
+
+@pytest.mark.parametrize("value, expected", [("json-ld", "jsonld"), ("rdf+xml", "rdfxml"),
+                                             ("n3", "turtle"), ("json", "jsonld")])
+def test_client_format_names_for_graphs(value: str, expected: str) -> None:
+    assert negotiate(GRAPH_FORMATS, "*/*", value)[0].name == expected

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from .conftest import AUTH, ONTOLOGY_GRAPH, select, update
+from .conftest import AUTH, select, update
 
 COUNT_CLASSES = ("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?c a "
                  "<http://www.w3.org/2002/07/owl#Class> }")
@@ -143,8 +143,9 @@ def test_dataset_parameters_must_be_iris(sparql: str) -> None:
 @pytest.fixture
 def two_graphs(sparql: str, fresh_graph: str) -> tuple[str, str]:
     a, b = fresh_graph + "/a", fresh_graph + "/b"
-    response = update(sparql, f'INSERT DATA {{ GRAPH <{a}> {{ <{a}> <http://example.org/p> "in a" }}'
-                              f' GRAPH <{b}> {{ <{b}> <http://example.org/p> "in b" }} }}')
+    p = "<http://example.org/p>"
+    response = update(sparql, f'INSERT DATA {{ GRAPH <{a}> {{ <{a}> {p} "in a" }}'
+                              f' GRAPH <{b}> {{ <{b}> {p} "in b" }} }}')
     assert response.status_code == 204, response.text
     return a, b
 
