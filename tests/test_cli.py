@@ -96,6 +96,17 @@ def test_user_mistakes_exit_non_zero_without_traceback(args: tuple[str, ...], me
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("query, message", [
+    ("SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }", "SERVICE"),
+    ("SELECT * FROM <file:///etc/passwd> { ?s ?p ?o }", "file:///etc/passwd"),
+    ("SELECT * " + "{" * 3000 + "}" * 3000, "nest"),
+])
+def test_query_command_applies_the_query_policy(built: Path, query: str, message: str) -> None:
+    result = borderkg("query", query, data_dir=built)
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
 def test_bad_environment_value_is_reported(tmp_path: Path) -> None:
     result = borderkg("query", "ASK {}", data_dir=tmp_path,
                       env={"BORDERKG_QUERY_TIMEOUT": "soon"})
