@@ -21,6 +21,7 @@ from graph.settings import Settings, load_settings
 BLUEPRINTS: tuple[str, ...] = (
     "server.health",
     "server.sparql", "server.graph_store", "server.pages",
+    "server.reconciliation",
     "server.linked_data",
     "server.queries_api",
     "server.search_api",
