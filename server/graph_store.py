@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, request
 from pyoxigraph import DefaultGraph, NamedNode, Quad, parse
+from werkzeug.formparser import FormDataParser
 
 from graph import rdf_safety
 from graph.errors import BadRequest, NotFound, UnsupportedMediaType
@@ -38,7 +39,7 @@ from graph.formats import DATASET_FORMATS, GRAPH_FORMATS, Format, by_media_type,
 from . import negotiation
 from .auth import require_write
 from .negotiation import empty
-from .sparql import parse_params
+from .sparql import parse_params, read_body
 
 bp = Blueprint("graph_store", __name__)
 
@@ -169,14 +170,17 @@ def _format_of(media_type: str | None, filename: str | None, allowed: tuple[Form
 def payloads(allowed: tuple[Format, ...]) -> list[Payload]:
     """The uploaded documents: the body, or each file of a multipart/form-data POST."""
     if request.mimetype == "multipart/form-data":
-        files = [f for key in request.files for f in request.files.getlist(key)]
+        data = read_body()
+        _, _, parts = FormDataParser().parse(io.BytesIO(data), request.mimetype, len(data),
+                                             request.mimetype_params)
+        files = [f for key in parts for f in parts.getlist(key)]
         if not files:
             raise BadRequest("the multipart/form-data body holds no file parts")
         return [Payload(f.read(), _format_of(f.mimetype, f.filename, allowed,
                                              f"part {f.filename or f.name!r}"),
                         f.filename or f.name or "part") for f in files]
     fmt = _format_of(request.mimetype, None, allowed, "the request body")
-    return [Payload(request.get_data(cache=False), fmt, "the request body")]
+    return [Payload(read_body(), fmt, "the request body")]
 
 
 def parse_payload(payload: Payload, graph: str | None, base_iri: str) -> list[Quad]:

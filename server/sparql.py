@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from graph import description
 from graph.errors import BadRequest, Forbidden, NotAcceptable, QueryTimeout, UnsupportedMediaType
@@ -99,6 +100,18 @@ def parse_params(raw: bytes, what: str) -> dict[str, list[str]]:
     return params
 
 
+def read_body() -> bytes:
+    """The whole request body, refusing (413) one over ``max_body_bytes`` even when it
+    arrives chunked without a Content-Length: Werkzeug stops reading at the limit
+    without complaint, so whether more was sent is checked by reading one byte more."""
+    data = request.get_data(cache=False)
+    limit = request.max_content_length
+    if limit is not None and len(data) >= limit and request.content_length is None:
+        if request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+    return data
+
+
 def _check_charset() -> None:
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.strip().lower() not in UTF8_NAMES:
@@ -108,7 +121,7 @@ def _check_charset() -> None:
 
 def _body(what: str) -> str:
     _check_charset()
-    return decode_utf8(request.get_data(cache=False), what)
+    return decode_utf8(read_body(), what)
 
 
 def read_operation() -> Operation:
@@ -125,7 +138,7 @@ def read_operation() -> Operation:
                                    f"or {UPDATE}")
     if mimetype == FORM:
         _check_charset()
-        body = parse_params(request.get_data(cache=False), "the form body")
+        body = parse_params(read_body(), "the form body")
         for name, values in url_params.items():
             body.setdefault(name, []).extend(values)
         return _one_operation(body, allow_none=False)

@@ -77,7 +77,8 @@ def test_sparqlwrapper_construct(sparql: str, fmt: str) -> None:
 
 
 def test_sparqlwrapper_update_needs_and_uses_the_token(sparql: str, fresh_graph: str) -> None:
-    text = f'INSERT DATA {{ GRAPH <{fresh_graph}> {{ <{fresh_graph}> <http://example.org/p> "w" }} }}'
+    triple = f'<{fresh_graph}> <http://example.org/p> "w"'
+    text = f"INSERT DATA {{ GRAPH <{fresh_graph}> {{ {triple} }} }}"
     client = SPARQLWrapper(sparql, updateEndpoint=sparql)
     client.setMethod(POST)
     client.setQuery(text)

@@ -11,7 +11,8 @@ from pyoxigraph import RdfFormat, parse
 
 from .conftest import AUTH, ONTOLOGY_GRAPH, select
 
-ALICE = '@prefix foaf: <http://xmlns.com/foaf/0.1/> .\n<#alice> a foaf:Person ; foaf:name "Alice" .\n'
+ALICE = ('@prefix foaf: <http://xmlns.com/foaf/0.1/> .\n'
+         '<#alice> a foaf:Person ; foaf:name "Alice" .\n')
 BOB = '<http://example.org/bob> <http://xmlns.com/foaf/0.1/name> "Bob" .\n'
 TURTLE = {**AUTH, "Content-Type": "text/turtle"}
 NTRIPLES = {**AUTH, "Content-Type": "application/n-triples"}
