@@ -1,9 +1,9 @@
 """Which library computes an analysis: networkx, or python-igraph on large graphs.
 
 networkx is the reference (readable, what the tests check against) but pure Python: on
-the 1 M-edge benchmark graph its Louvain and sampled betweenness take tens of seconds
-(bench/results/analysis.md). Above ``IGRAPH_THRESHOLD`` nodes, ``backend="auto"`` switches
-to python-igraph (C), which computes the same measures with the same normalisation; the
+a 5,000-node, 20,000-edge benchmark graph its exact betweenness took 475 s and Louvain
+9 s on this 2-core machine (bench/results/analysis.md). Above ``IGRAPH_THRESHOLD`` (500)
+nodes, ``backend="auto"`` switches to python-igraph (C), which computes the same measures with the same normalisation; the
 copy of the projection igraph needs is built once per projection and cached on it.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ __all__ = ["BACKENDS", "IGRAPH_THRESHOLD", "choose_backend", "to_igraph"]
 
 BACKENDS = ("auto", "networkx", "igraph")
 #: node count above which ``auto`` uses python-igraph
-IGRAPH_THRESHOLD = 20_000
+IGRAPH_THRESHOLD = 500
 
 
 def choose_backend(projection: Projection, backend: str = "auto") -> str:

@@ -4,9 +4,9 @@ Measures and the graph they run on:
 
 * ``degree``: distinct neighbours / (n - 1), undirected.
 * ``betweenness``: normalised shortest-path betweenness, undirected. Exact up to
-  ``EXACT_BETWEENNESS_MAX`` nodes; above, or when ``k`` is given, estimated from ``k``
-  source nodes drawn with ``random.Random(seed)`` from the IRI-sorted nodes (networkx's own
-  sampling, reproduced for igraph so both backends use the same sources).
+  ``EXACT_BETWEENNESS_MAX`` nodes (1,000 with networkx, 20,000 with igraph); above, or
+  when ``k`` is given, estimated from ``k`` (default 256) source nodes drawn with
+  ``random.Random(seed)`` from the IRI-sorted nodes (networkx's own sampling, reproduced for igraph so both backends use the same sources).
 * ``pagerank``: directed (subject → object), damping 0.85, dangling mass spread evenly,
   tolerance 1e-10 so that networkx and igraph agree to ~1e-9.
 * ``eigenvector``: undirected, on the largest connected component (elsewhere 0: the
@@ -32,7 +32,8 @@ from .projection import Projection
 __all__ = ["MEASURES", "CentralityResult", "centrality", "pagerank", "scores"]
 
 MEASURES = ("degree", "betweenness", "pagerank", "eigenvector", "closeness")
-EXACT_BETWEENNESS_MAX = 5_000
+#: exact betweenness is O(n·m): above these node counts it is estimated from samples
+EXACT_BETWEENNESS_MAX = {"networkx": 1_000, "igraph": 20_000}
 DEFAULT_SAMPLES = 256
 CLOSENESS_MAX = 20_000
 PAGERANK_TOL = 1e-10
@@ -181,7 +182,7 @@ def _nx_closeness(p: Projection) -> dict[str, float]:
 def _betweenness(p: Projection, used: str, k: int | None,
                  seed: int) -> tuple[str, dict[str, Any], dict[str, float]]:
     n = p.graph.number_of_nodes()
-    if k is None and n > EXACT_BETWEENNESS_MAX:
+    if k is None and n > EXACT_BETWEENNESS_MAX[used]:
         k = DEFAULT_SAMPLES
     if k is not None and not 1 <= k:
         raise BadParameter("k must be at least 1", parameter="k")

@@ -28,7 +28,8 @@ def test_the_run_is_described_with_prov(seed_store: Any) -> None:
                                  f"<{GRAPH}> "
                                  "{ ?run a bkg:AnalysisRun, prov:Activity ; prov:startedAtTime "
                                  "?start ; bkg:analysisParameters ?params ; prov:used "
-                                 f"<{ids.GRAPH_ARTICLE}> . <{GRAPH}> prov:wasGeneratedBy ?run }} }}"))
+                                 f"<{ids.GRAPH_ARTICLE}> . <{GRAPH}> "
+                                 "prov:wasGeneratedBy ?run } }"))
     assert len(rows) == 1
     params = json.loads(rows[0]["params"].value)
     assert params["measures"]["betweenness"]["exact"] is True
