@@ -3,7 +3,8 @@
 networkx is the reference (readable, what the tests check against) but pure Python: on
 a 5,000-node, 20,000-edge benchmark graph its exact betweenness took 475 s and Louvain
 9 s on this 2-core machine (bench/results/analysis.md). Above ``IGRAPH_THRESHOLD`` (500)
-nodes, ``backend="auto"`` switches to python-igraph (C), which computes the same measures with the same normalisation; the
+nodes, ``backend="auto"`` switches to python-igraph (C), which computes the same
+measures with the same normalisation; the
 copy of the projection igraph needs is built once per projection and cached on it.
 """
 from __future__ import annotations

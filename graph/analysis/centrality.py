@@ -6,7 +6,8 @@ Measures and the graph they run on:
 * ``betweenness``: normalised shortest-path betweenness, undirected. Exact up to
   ``EXACT_BETWEENNESS_MAX`` nodes (1,000 with networkx, 20,000 with igraph); above, or
   when ``k`` is given, estimated from ``k`` (default 256) source nodes drawn with
-  ``random.Random(seed)`` from the IRI-sorted nodes (networkx's own sampling, reproduced for igraph so both backends use the same sources).
+  ``random.Random(seed)`` from the IRI-sorted nodes (networkx's own sampling,
+  reproduced for igraph so both backends use the same sources).
 * ``pagerank``: directed (subject → object), damping 0.85, dangling mass spread evenly,
   tolerance 1e-10 so that networkx and igraph agree to ~1e-9.
 * ``eigenvector``: undirected, on the largest connected component (elsewhere 0: the
