@@ -1,23 +1,100 @@
 """The human face of the endpoint: ``/`` and the SPARQL query page.
 
 Browsers asking ``/sparql`` for ``text/html`` (and ``/``) get a page with a query editor
-(syntax highlighting written here, no CDN), the project's prefixes filled in, example
-queries over the seed graph, and results as a table with download links. Everything runs
-against ``/sparql`` with ``fetch``, so the page is also a worked example of the protocol.
+(a textarea under a highlighted overlay; the highlighter is ``static/highlight.js``, no
+CDN), the project's prefixes filled in, example queries over the seed graph, and results
+as a table with download links in every format. The page talks to ``/sparql`` with
+``fetch`` and the SPARQL protocol, so it is also a worked example of it.
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, Response, render_template
 
-bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
+bp = Blueprint("pages", __name__)
+
+PREFIXES: tuple[tuple[str, str], ...] = (
+    ("bkg", "https://w3id.org/borderkg/def/"),
+    ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
+    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
+    ("owl", "http://www.w3.org/2002/07/owl#"),
+    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
+    ("skos", "http://www.w3.org/2004/02/skos/core#"),
+    ("org", "http://www.w3.org/ns/org#"),
+    ("prov", "http://www.w3.org/ns/prov#"),
+    ("qb", "http://purl.org/linked-data/cube#"),
+    ("time", "http://www.w3.org/2006/time#"),
+    ("dcterms", "http://purl.org/dc/terms/"),
+    ("schema", "http://schema.org/"),
+    ("sdmx-dimension", "http://purl.org/linked-data/sdmx/2009/dimension#"),
+    ("sdmx-measure", "http://purl.org/linked-data/sdmx/2009/measure#"),
+)
+
+#: (title, description, query without its prologue) over the seed graph
+EXAMPLES: tuple[tuple[str, str, str], ...] = (
+    ("Agencies and hierarchy", "Every government agency with the organisation it is part of.",
+     """SELECT ?agency ?label ?parent ?parentLabel
+WHERE {
+  ?agency a bkg:GovernmentAgency ;
+          rdfs:label ?label .
+  OPTIONAL {
+    ?agency org:subOrganizationOf ?parent .
+    OPTIONAL { ?parent rdfs:label ?parentLabel }
+  }
+}
+ORDER BY ?label"""),
+    ("Claims with source sentences", "What the article claims, with the sentence stating it.",
+     """SELECT ?sentenceNumber ?subject ?predicate ?object ?text
+WHERE {
+  ?claim a bkg:Claim ;
+         rdf:subject ?subject ;
+         rdf:predicate ?predicate ;
+         rdf:object ?object ;
+         prov:wasDerivedFrom ?sentence .
+  ?sentence bkg:text ?text .
+  OPTIONAL { ?sentence bkg:sentenceNumber ?sentenceNumber }
+}
+ORDER BY ?sentenceNumber ?claim
+LIMIT 100"""),
+    ("Removal flights", "Removal operations and flights: destination, agencies, ordinal.",
+     """SELECT DISTINCT ?flight ?label ?ordinal ?destination ?conductedBy ?assistedBy
+WHERE {
+  { ?flight a bkg:RemovalFlight } UNION { ?flight a bkg:RemovalOperation }
+  ?flight bkg:destination ?destination .
+  OPTIONAL { ?flight rdfs:label ?label }
+  OPTIONAL { ?flight bkg:ordinal ?ordinal }
+  OPTIONAL { ?flight bkg:conductedBy ?conductedBy }
+  OPTIONAL { ?flight bkg:assistedBy ?assistedBy }
+}
+ORDER BY ?ordinal ?flight"""),
+    ("Named graphs", "The named graphs of the store and their sizes.",
+     """SELECT ?graph (COUNT(*) AS ?triples)
+WHERE { GRAPH ?graph { ?s ?p ?o } }
+GROUP BY ?graph
+ORDER BY DESC(?triples)"""),
+    ("Describe ICE (graph)", "A CONSTRUCT: everything said about ICE, as Turtle.",
+     """CONSTRUCT { <https://w3id.org/borderkg/id/org/ice> ?p ?o }
+WHERE { <https://w3id.org/borderkg/id/org/ice> ?p ?o }"""),
+)
+
+
+def prologue() -> str:
+    return "\n".join(f"PREFIX {name}: <{iri}>" for name, iri in PREFIXES) + "\n"
 
 
 def query_page() -> Response:
-    """The query page (also served by ``/sparql`` to browsers)."""
-    return Response(render_template("query.html"), content_type="text/html; charset=utf-8")
+    """The query page (also what ``/sparql`` gives a browser)."""
+    from .app import service
+    from .sparql import endpoint_url
+
+    examples = [{"title": t, "description": d, "query": q} for t, d, q in EXAMPLES]
+    # JSON inside <script>: "</" is escaped so no string can close the element
+    data = json.dumps({"examples": examples, "prefixes": prologue()}).replace("</", "<\\/")
+    html = render_template("query.html", endpoint=endpoint_url(), prefixes=prologue(),
+                           page_data=data, iri_base=service().settings.iri_base)
+    return Response(html, content_type="text/html; charset=utf-8")
 
 
 @bp.get("/")
