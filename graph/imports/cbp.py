@@ -22,6 +22,7 @@ describe.
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from .common import (
     Component,
     ImportReport,
     NodeCache,
+    already_imported,
     english,
     file_sha256,
     integer,
@@ -235,33 +237,44 @@ def rdflib_quads(triples: Iterator[tuple], graph: NamedNode) -> Iterator[Quad]:
         yield Quad(NamedNode(str(s)), NamedNode(str(p)), obj, graph)
 
 
-def read_rows(path: Path, progress: bool | None = None) -> tuple[Variant, Rows, list[Quad], int]:
-    """Every row checked and turned into quads; the first malformed row stops it all."""
-    from tqdm import tqdm
+class Reader:
+    """The rows of one file, checked and turned into quads as they are read (streamed:
+    a file far larger than the table CBP publishes needs no list of its quads)."""
 
-    with open_table(path) as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
+    def __init__(self, path: Path, progress: bool | None = None) -> None:
+        self.path, self.progress = path, progress
+        with open_table(path) as handle:
+            header = next(csv.reader(handle), None)
         if header is None:
             raise row_error(path, 1, "the file is empty")
-        variant = detect_variant(header, path)
-        columns = [h.strip() for h in header]
-        rows = Rows(variant)
-        quads: list[Quad] = []
-        count = 0
-        bar = tqdm(unit=" rows", desc=path.name, disable=not _tty(progress), unit_scale=True)
-        for values in reader:
-            if not values:
-                continue
-            if len(values) != len(columns):
-                raise row_error(path, reader.line_num, f"{len(values)} fields, expected "
-                                f"{len(columns)}")
-            quads += rows.quads(dict(zip(columns, values, strict=False)), reader.line_num, path)
-            count += 1
-            if not count & 0x3FF:
-                bar.update(0x400)
-        bar.close()
-    return variant, rows, quads, count
+        self.variant = detect_variant(header, path)
+        self.columns = [h.strip() for h in header]
+        self.rows = Rows(self.variant)
+        self.count = 0
+        self.quads_written = 0
+
+    def quads(self) -> Iterator[Quad]:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" rows", desc=self.path.name, disable=not _tty(self.progress),
+                   unit_scale=True)
+        width = len(self.columns)
+        with open_table(self.path) as handle, bar:
+            reader = csv.reader(handle)
+            next(reader)
+            for values in reader:
+                if not values:
+                    continue
+                if len(values) != width:
+                    raise row_error(self.path, reader.line_num, f"{len(values)} fields, "
+                                    f"expected {width}")
+                row = dict(zip(self.columns, values, strict=True))
+                quads = self.rows.quads(row, reader.line_num, self.path)
+                self.quads_written += len(quads)
+                yield from quads
+                self.count += 1
+                if not self.count & 0x3FF:
+                    bar.update(0x400)
 
 
 def _tty(progress: bool | None) -> bool:
@@ -271,22 +284,30 @@ def _tty(progress: bool | None) -> bool:
 
 
 def import_cbp(store: Store, path: Path, progress: bool | None = None) -> ImportReport:
-    """Import a CBP Nationwide Encounters CSV (either variant) into ``graph/cbp-encounters``."""
+    """Import a CBP Nationwide Encounters CSV (either variant) into ``graph/cbp-encounters``.
+
+    The rows are streamed into one transaction; the structure, minted codes, periods and
+    provenance (which needs the row count) follow them in the same transaction."""
     path = Path(path)
 
     def run() -> ImportReport:
-        variant, rows, quads, count = read_rows(path, progress)
-        graph = NamedNode(GRAPH)
+        reader = Reader(path, progress)
+        variant, graph = reader.variant, NamedNode(GRAPH)
         sha = file_sha256(path)
-        observations = len(quads)
-        quads += structure_quads(variant.dataset, variant.title, components(variant), graph)
-        quads += rows.extra_quads()
-        provenance, existed = provenance_quads(store, path, sha, count, variant.dataset)
-        quads += provenance
-        write_import(store, quads)
-        return ImportReport(str(path), sha, variant.dataset, GRAPH, count, count, len(quads),
-                            existed, details={"variant": variant.name,
-                                              "observation_quads": observations,
-                                              "provenance_graph": PROVENANCE_GRAPH})
+        existed = already_imported(store, sha)
+        tail: list[Quad] = []
+
+        def after_rows() -> Iterator[Quad]:
+            tail.extend(structure_quads(variant.dataset, variant.title, components(variant),
+                                        graph))
+            tail.extend(reader.rows.extra_quads())
+            tail.extend(provenance_quads(path, sha, reader.count, variant.dataset, existed))
+            yield from tail
+
+        write_import(store, itertools.chain(reader.quads(), after_rows()))
+        return ImportReport(str(path), sha, variant.dataset, GRAPH, reader.count,
+                            reader.count, reader.quads_written + len(tail), existed,
+                            details={"variant": variant.name,
+                                     "provenance_graph": PROVENANCE_GRAPH})
 
     return timed(run)

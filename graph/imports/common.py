@@ -138,17 +138,22 @@ def structure_quads(dataset: str, title: str, components: Iterable[Component],
             yield Quad(spec, term(QB + "order"), integer(component.order), graph)
 
 
-def provenance_quads(store: Store, path: Path, sha256: str, rows: int, dataset: str,
-                     now: datetime | None = None) -> tuple[list[Quad], bool]:
-    """The provenance record of importing ``path``, and whether it already existed.
+def already_imported(store: Store, sha256: str) -> bool:
+    """Whether a file with this checksum was imported before (its import time is kept)."""
+    activity = ids.thing("import", sha256[:32])
+    return any(True for _ in store.quads(activity, PROV + "endedAtTime", None,
+                                         PROVENANCE_GRAPH))
+
+
+def provenance_quads(path: Path, sha256: str, rows: int, dataset: str, existed: bool,
+                     now: datetime | None = None) -> list[Quad]:
+    """The provenance record of importing ``path``.
 
     The import time is written only the first time a checksum is imported, so a
     re-import leaves the provenance graph exactly as it was."""
     graph = term(PROVENANCE_GRAPH)
     source = term(ids.thing("source-file", sha256))
     activity = term(ids.thing("import", sha256[:32]))
-    existed = any(True for _ in store.quads(activity.value, PROV + "endedAtTime", None,
-                                            PROVENANCE_GRAPH))
     when = (now or datetime.now(UTC)).replace(microsecond=0)
     quads = [
         Quad(source, RDF_TYPE, term(PROV + "Entity"), graph),
@@ -168,7 +173,7 @@ def provenance_quads(store: Store, path: Path, sha256: str, rows: int, dataset: 
     if not existed:
         quads.append(Quad(activity, term(PROV + "endedAtTime"),
                           Literal(when.isoformat(), datatype=term(XSD + "dateTime")), graph))
-    return quads, existed
+    return quads
 
 
 def open_table(path: Path) -> IO[str]:
@@ -184,8 +189,10 @@ def open_table(path: Path) -> IO[str]:
     return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - caller closes
 
 
-def write_import(store: Store, quads: list[Quad]) -> None:
-    """All the quads of one import in one transaction."""
+def write_import(store: Store, quads: Iterable[Quad]) -> None:
+    """All the quads of one import in one transaction. ``quads`` may be a generator that
+    checks rows as it goes: an error raised from it aborts the transaction, so a
+    malformed row at the end of a large file still leaves nothing written."""
     store.extend(quads)
 
 

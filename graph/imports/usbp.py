@@ -30,6 +30,7 @@ from .common import (
     Component,
     ImportReport,
     NodeCache,
+    already_imported,
     file_sha256,
     integer,
     open_table,
@@ -138,8 +139,8 @@ def import_usbp_monthly(store: Store, path: Path, progress: bool | None = None) 
         for period in sorted(periods):
             quads += rdflib_quads(interval_triples(period), graph)
         sha = file_sha256(path)
-        provenance, existed = provenance_quads(store, path, sha, rows, DATASET)
-        quads += provenance
+        existed = already_imported(store, sha)
+        quads += provenance_quads(path, sha, rows, DATASET, existed)
         write_import(store, quads)
         return ImportReport(str(path), sha, DATASET, GRAPH, rows, observations, len(quads),
                             existed, details={"sectors": len(sectors)})
