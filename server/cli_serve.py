@@ -27,7 +27,9 @@ def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
             self.cfg.set("timeout", max(30, int(settings.query_timeout * 3)))
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("keepalive", 5)
-            self.cfg.set("accesslog", None)
+            self.cfg.set("accesslog", None)  # server.observability logs each request
+            # long GET queries: gunicorn's largest request line (its default is 4094)
+            self.cfg.set("limit_request_line", 8190)
             self.cfg.set("loglevel", settings.log_level)
 
         def load(self) -> Any:
@@ -46,8 +48,27 @@ def serve(settings: Settings, empty: bool) -> None:
     """Run the HTTP service (SPARQL endpoint, Graph Store, pages, API) with gunicorn."""
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    check_workers(settings)
     if settings.allow_anonymous_writes:
         click.secho("WARNING: --allow-anonymous-writes: ANYONE who can reach "
                     f"{settings.host}:{settings.port} can change or delete the data.",
                     fg="red", err=True, bold=True)
+    writes = ("open to anyone" if settings.allow_anonymous_writes else
+              "with the bearer token" if settings.update_token else
+              "disabled (set BORDERKG_UPDATE_TOKEN)")
+    click.echo(f"BorderKG on http://{settings.host}:{settings.port}/sparql "
+               f"(store: {settings.store}; writes: {writes})", err=True)
     run_gunicorn(settings, build_if_empty=not empty)
+
+
+def check_workers(settings: Settings) -> None:
+    """The embedded store lives in one process: refuse several workers on disk (RocksDB
+    opens once) and warn in memory (each worker would hold its own, diverging copy)."""
+    if settings.workers <= 1 or settings.store == "remote":
+        return
+    if settings.store == "disk":
+        raise click.UsageError("--workers > 1 needs --store remote: the on-disk store can "
+                               "be opened by one process only (use --threads for concurrency)")
+    click.secho(f"WARNING: --workers {settings.workers} with the memory store: every worker "
+                "holds its own copy, so writes reach only one of them; /metrics also counts "
+                "per worker.", fg="yellow", err=True)

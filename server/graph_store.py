@@ -128,7 +128,7 @@ def get(where: Target) -> Response:
         raise _missing(where)
     params = parse_params(request.query_string, "the query string")
     fmt, media_type = negotiation.negotiate(where.formats, request.headers.get("Accept"),
-                                            (params.get("format") or [None])[0])
+                                            params["format"][0] if "format" in params else None)
     etag = hashlib.sha256(f"{store.etag}\x00{where}\x00{fmt.name}".encode()).hexdigest()[:32]
     if etag in request.if_none_match:
         response = empty(304)
@@ -189,7 +189,8 @@ def parse_payload(payload: Payload, graph: str | None, base_iri: str) -> list[Qu
     rdf_safety.check_upload(payload.data, payload.format)
     node = None if graph is None else (NamedNode(graph) if graph else DefaultGraph())
     try:
-        quads = list(parse(payload.data, payload.format.engine, base_iri=base_iri))
+        engine = payload.format.engine
+        quads = list(parse(payload.data, engine, base_iri=base_iri))  # type: ignore[arg-type]
     except SyntaxError as exc:
         details = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], tuple) else ()
         line, column = (details[1], details[2]) if len(details) > 2 else (None, None)

@@ -99,9 +99,9 @@ def _route() -> str:
     return rule.rule if rule is not None else "<unmatched>"
 
 
-def _counting(body: Iterable[bytes], tally: list[int]) -> Iterator[bytes]:
+def _counting(body: Iterable[bytes | str], tally: list[int]) -> Iterator[bytes | str]:
     for chunk in body:
-        tally[0] += len(chunk)
+        tally[0] += len(chunk.encode() if isinstance(chunk, str) else chunk)
         yield chunk
 
 
@@ -112,7 +112,7 @@ def _access_log(response: Response) -> Response:
     metrics().latency.labels(_route()).observe(time.perf_counter() - started)
     tally = [0]
     if response.is_streamed:
-        response.response = _counting(response.response, tally)
+        response.response = _counting(response.response, tally)  # type: ignore[assignment]
     else:
         tally[0] = response.content_length or 0
 

@@ -57,7 +57,8 @@ class Operation:
     @property
     def format(self) -> str | None:
         """The ``format`` parameter, which overrides Accept."""
-        return (self.params.get("format") or [None])[0]
+        values = self.params.get("format")
+        return values[0] if values else None
 
     def graphs(self, name: str) -> list[str]:
         values = self.params.get(name, [])
@@ -332,7 +333,7 @@ def describe_service(op: Operation) -> Response:
     triples = description.service_description(svc.store, public_root(),
                                               svc.settings.default_graph_union,
                                               svc.settings.iri_base)
-    body = graph_chunks(triples, fmt.engine, description.PREFIXES)
+    body = graph_chunks(triples, fmt.engine, description.PREFIXES)  # type: ignore[arg-type]
     response = Response(body, content_type=negotiation.content_type(media_type))
     response.headers["Vary"] = "Accept"
     return response

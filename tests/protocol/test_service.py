@@ -216,3 +216,9 @@ def test_readers_never_see_half_an_update(server: LiveServer, fresh_graph: str) 
     assert not failures
     assert seen and all(len(rows) == 1 and rows[0][1] == "50" for rows in seen)
     assert len({rows[0][0] for rows in seen}) >= 2
+
+
+def test_empty_serves_only_what_was_loaded(small: LiveServer) -> None:
+    rows = select(small.url + "/sparql", "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert rows[0]["n"]["value"] == "0"
+    assert "writes: disabled (set BORDERKG_UPDATE_TOKEN)" in small.log()
