@@ -231,8 +231,8 @@ def _negotiated(table: tuple[Format, ...], required: bool,
         return table[0], table[0].media_type
 
 
-def _etag(op: Operation, fmt: Format, store_etag: str, union: bool) -> str:
-    parts = [store_etag, op.text, fmt.name, str(union)]
+def _etag(op: Operation, media_type: str, store_etag: str, union: bool) -> str:
+    parts = [store_etag, op.text, media_type, str(union)]
     for name in QUERY_DATASET:
         parts += [name, *op.params.get(name, [])]
     return hashlib.sha256("\x00".join(parts).encode("utf-8")).hexdigest()[:32]
@@ -249,7 +249,7 @@ def run_query(op: Operation) -> Response:
     result_fmt, result_type = _negotiated(RESULT_FORMATS, info.form in ("select", "ask"), op)
     graph_fmt, graph_type = _negotiated(GRAPH_FORMATS, info.form in ("construct", "describe"),
                                      op)
-    chosen = graph_fmt if info.form in ("construct", "describe") else result_fmt
+    chosen = graph_type if info.form in ("construct", "describe") else result_type
     union = svc.settings.default_graph_union
     etag = _etag(op, chosen, svc.store.etag, union) if request.method in ("GET", "HEAD") else None
     if etag and etag in request.if_none_match:
