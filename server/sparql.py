@@ -308,9 +308,23 @@ def run_update(op: Operation) -> Response:
                              f"with {', '.join(sorted(clash))} in the update text "
                              "(SPARQL 1.1 Protocol section 2.2.3)", conflict=sorted(clash))
         text = add_using(text, defaults, named)
+    elif svc.settings.default_graph_union and not info.dataset_keywords():
+        text = union_dataset(text, svc.store.named_graphs())
     _guard(info, op.text, op.params)
     svc.store.update(text, base_iri=endpoint_url())
     return empty(204)
+
+
+def union_dataset(text: str, graphs: list[str]) -> str:
+    """Give the WHERE clauses of an update the union default graph queries see.
+
+    Oxigraph's update has no union option, so with ``default_graph_union`` on, every
+    DELETE/INSERT ... WHERE operation without its own USING/WITH gets ``USING`` and
+    ``USING NAMED`` for each named graph: its WHERE then matches the merge of the named
+    graphs (and ``GRAPH ?g`` still ranges over them). Templates without ``GRAPH`` still
+    write to the store's own default graph, as SPARQL 1.1 Update prescribes.
+    """
+    return add_using(text, graphs, graphs)
 
 
 # -- service description -----------------------------------------------------------------------

@@ -196,6 +196,17 @@ def test_using_named_graph_uri(sparql: str, two_graphs: tuple[str, str],
     assert [r["g"]["value"] for r in rows] == [b]
 
 
+def test_update_where_sees_the_union_default_graph(sparql: str, two_graphs: tuple[str, str],
+                                                   fresh_graph: str) -> None:
+    a, b = two_graphs
+    target = fresh_graph + "/union"
+    text = (f"INSERT {{ GRAPH <{target}> {{ ?s <http://example.org/copied> ?o }} }} "
+            f"WHERE {{ ?s <http://example.org/p> ?o FILTER(?s IN (<{a}>, <{b}>)) }}")
+    assert update(sparql, text).status_code == 204
+    rows = select(sparql, f"SELECT ?o WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} }} ORDER BY ?o")
+    assert [r["o"]["value"] for r in rows] == ["in a", "in b"]
+
+
 @pytest.mark.parametrize("clause", ["USING <http://example.org/g>",
                                     "USING NAMED <http://example.org/g>"])
 def test_using_in_text_with_using_graph_uri_is_400(sparql: str, clause: str) -> None:
