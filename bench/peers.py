@@ -141,7 +141,8 @@ class Peer:
 class Oxigraph(Peer):
     def start(self, files: list[Path]) -> None:
         started = time.perf_counter()
-        self.spawn([str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{self.port}"])
+        self.spawn([str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{self.port}",
+                    "--union-default-graph"])
         self.startup_seconds = self.wait_answer()
         began = time.perf_counter()
         for path in files:

@@ -143,6 +143,25 @@ def memory_table(size: dict[str, Any]) -> list[str]:
     return lines
 
 
+def agreement_table(size: dict[str, Any]) -> list[str]:
+    """Rows (or triples) each peer answered to the same request; ≠ marks a difference from
+    oxigraph serve, an HTTP status an error."""
+    agree = size.get("agreement", {})
+    peers = _peers(size)
+    lines = ["| class | " + " | ".join(peers) + " |", "|---|" + "---:|" * len(peers)]
+    for cls, by_peer in sorted(agree.items()):
+        ref = by_peer.get(REFERENCE, [0, -1])[1]
+        cells = []
+        for peer in peers:
+            status, rows = by_peer.get(peer, [0, -1])
+            if status != 200:
+                cells.append(f"HTTP {status}")
+            else:
+                cells.append(f"{rows}" + (" ≠" if rows != ref else ""))
+        lines.append(f"| {cls} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def cold_table(size: dict[str, Any]) -> list[str]:
     cold = size.get("cold", {})
     peers = _peers(size)
@@ -293,6 +312,8 @@ def markdown(run: dict[str, Any]) -> str:
         for clients in sorted({c for (_, _, c) in table}):
             lines += ["", f"### Latency p50 / p99 (ms), {clients} client(s)", ""]
             lines += latency_table(size, table, clients)
+        lines += ["", "### Answers: rows (SELECT) or triples (DESCRIBE) for the same request",
+                  ""] + agreement_table(size)
         lines += ["", "### Cold: first answer of each class right after loading (ms)", ""]
         lines += cold_table(size)
         lines += ["", "### Loading and start-up", ""] + load_table(size)

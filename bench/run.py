@@ -33,7 +33,7 @@ sys.path.insert(1, str(HERE.parent))
 import generate  # noqa: E402
 import peers as peer_module  # noqa: E402
 import report  # noqa: E402
-from workload import Domains, Draws, first_answers, run_cell  # noqa: E402
+from workload import Domains, Draws, agreement, first_answers, run_cell  # noqa: E402
 
 CBP_CSV = HERE.parent.parent / "shared" / "data" / "cbp-nationwide-encounters-fy20-fy23-state.csv"
 ALL_PEERS = ("oxigraph", "virtuoso", "rdflib", "bkg-default", "bkg-best")
@@ -47,8 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated: 2k, 100k, 1m, 10m (generated) or cbp (the real "
                         "CBP table); each with the seed graph")
     parser.add_argument("--peers", default=",".join(ALL_PEERS))
-    parser.add_argument("--mixes", default="analyst-zipf,analyst-distinct,point-zipf,path-zipf",
-                        help="mix-mode pairs: analyst|point|path - zipf|distinct")
+    parser.add_argument("--mixes", default="analyst-zipf,analyst-distinct,point-zipf,path-zipf,"
+                        "floor-zipf", help="mix-mode pairs: analyst|point|path|floor - "
+                        "zipf|distinct")
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
     parser.add_argument("--repeats", type=int, default=3)
@@ -106,6 +107,14 @@ def cold_answers(peers: list[Any], domains: Domains, seed: int) -> dict[str, dic
     return cold
 
 
+def answers_agree(peers: list[Any], domains: Domains, seed: int) -> dict[str, Any]:
+    """The same request of each class to every peer: status and size of each answer, so a
+    peer that is fast because it answers less (or fails) shows in the report."""
+    bases = {peer.name: peer.base for peer in peers}
+    return {**agreement(bases, Draws(domains, "analyst", "zipf", seed)),
+            **agreement(bases, Draws(domains, "point", "zipf", seed))}
+
+
 def cell_summary(peer: str, mix: str, clients: int, repeat: int, cell: Any) -> dict[str, Any]:
     return {"peer": peer, "mix": mix, "clients": clients, "repeat": repeat,
             "qps": cell.qps, "requests": len(cell.samples), "errors": cell.errors,
@@ -152,6 +161,7 @@ def run_size(label: str, args: argparse.Namespace) -> dict[str, Any]:
                                     "startup_seconds": p.startup_seconds,
                                     "memory_after_load": p.memory()} for p in peers}
         result["cold"] = cold_answers(peers, domains, args.seed)
+        result["agreement"] = answers_agree(peers, domains, args.seed)
         result["cells"] = run_cells(peers, domains, args)
         for peer in peers:
             result["peers"][peer.name]["memory_at_end"] = peer.memory()

@@ -6,7 +6,9 @@ Query classes:
   year, a monthly series, top-N citizenships, year-over-year growth, the change between two
   months, a demographic split), with their parameters drawn from the data's domains;
 * **point** — every triple of one entity (``SELECT ?p ?o``) and ``DESCRIBE`` of it;
-* **path** — ``/analyses/path`` between two agencies/countries (BorderKG only).
+* **path** — ``/analyses/path`` between two agencies/countries (BorderKG only);
+* **floor** — ``ASK {}``: no data touched, so it measures the HTTP stack and the load
+  generator itself — the ceiling no other class can pass.
 
 Every peer is asked the *same SPARQL text* over the SPARQL protocol (GET ``?query=``).
 Peers have no named-query API, so a query's parameters become a ``VALUES`` row at the start
@@ -60,6 +62,7 @@ MIXES: dict[str, tuple[str, ...]] = {
     "analyst": tuple(ANALYST),
     "point": POINT,
     "path": ("path",),
+    "floor": ("ask",),  # ASK {}: the HTTP stack and client alone, the ceiling of any mix
 }
 
 
@@ -191,6 +194,8 @@ class Draws:
             source, target = d.path_pairs[rng.randrange(len(d.path_pairs))]
             return Request(cls, "/analyses/path?" + urlencode(
                 {"from": source, "to": target, "k": 3, "max_length": 4}), "application/json")
+        if cls == "ask":
+            return Request(cls, "?" + urlencode({"query": "ASK {}"}), JSON)
         entity = pick("entities")
         if cls == "lookup":
             text = f"SELECT ?p ?o WHERE {{ <{entity}> ?p ?o }}" + (
@@ -310,6 +315,36 @@ def run_cell(base: str, draws: Draws, clients: int, duration: float,
         thread.join(duration + timeout + 5)
     elapsed = time.perf_counter() - start
     return CellResult(clients, elapsed, [s for out in results for s in out])
+
+
+def answer_rows(base: str, request: Request, timeout: float = 300.0) -> tuple[int, int]:
+    """Status and size of one answer: solutions of a SELECT, lines of N-Triples."""
+    import json
+
+    conn = Connection(base, timeout)
+    target = conn.prefix + request.path if not request.path.startswith("/analyses") \
+        else request.path
+    conn.conn = http.client.HTTPConnection(conn.host, conn.port, timeout=timeout)
+    try:
+        conn.conn.request("GET", target, headers={"Accept": request.accept})
+        response = conn.conn.getresponse()
+        body = response.read()
+    finally:
+        conn.close()
+    if response.status != 200:
+        return response.status, -1
+    if request.accept == JSON:
+        return 200, len(json.loads(body)["results"]["bindings"])
+    return 200, len([line for line in body.splitlines() if line.strip()])
+
+
+def agreement(bases: dict[str, str], draws: Draws) -> dict[str, dict[str, list[int]]]:
+    """Each class's first request answered by every peer: class -> peer -> [status, rows]."""
+    rng, out = random.Random(draws.seed), {}
+    for cls in draws.classes:
+        request = draws.request(cls, lambda d: draws.zipf[d].items[0], rng, 0)
+        out[cls] = {name: list(answer_rows(base, request)) for name, base in bases.items()}
+    return out
 
 
 def first_answers(base: str, draws: Draws, timeout: float = 120.0) -> dict[str, float]:
