@@ -29,6 +29,7 @@ from typing import IO, Any
 
 import requests
 from pyoxigraph import (
+    BlankNode,
     DefaultGraph,
     NamedNode,
     Quad,
@@ -241,9 +242,36 @@ class RemoteStore(Store):
             sparql = f"BASE <{base_iri}>\n{sparql}"
         with self.write_lock:
             try:
-                self._send("POST", self.update_url, data={"update": sparql})
+                if self.dialect == "virtuoso" and _has_insert_data(sparql):
+                    self._virtuoso_update(sparql, base_iri)
+                else:
+                    self._send("POST", self.update_url, data={"update": sparql})
             finally:
                 self._bump()
+
+    def _virtuoso_update(self, sparql: str, base_iri: str | None) -> None:
+        """Virtuoso refuses blank nodes in INSERT DATA and large update texts: each
+        INSERT DATA operation is parsed here (its quad data is TriG) and sent in batches;
+        the other operations are sent as they are, in order."""
+        prologue, operations = split_update(sparql)
+        pending: list[str] = []
+        for operation in operations:
+            data = _insert_data_body(operation)
+            if data is None:
+                pending.append(operation)
+                continue
+            if pending:
+                self._send("POST", self.update_url,
+                           data={"update": prologue + " ;\n".join(pending)})
+                pending = []
+            try:
+                quads = parse(_trig_prefixes(prologue) + data, RdfFormat.TRIG, base_iri=base_iri)
+                # quads with blank nodes first, so that they share a batch (and identities)
+                self._insert(iter(sorted(quads, key=lambda q: not _has_blank(q))))
+            except SyntaxError as exc:
+                raise QuerySyntaxError(f"update syntax error in INSERT DATA: {exc}") from None
+        if pending:
+            self._send("POST", self.update_url, data={"update": prologue + " ;\n".join(pending)})
 
     def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
              base_iri: str | None = None) -> None:
@@ -282,9 +310,9 @@ class RemoteStore(Store):
         """Insert in batches; more than one batch goes through staging graphs so readers
         see all of it or nothing of it (the final ADD is one update)."""
         size = VIRTUOSO_BATCH_QUADS if self.dialect == "virtuoso" else BATCH_QUADS
-        first = list(itertools.islice(quads, size))
-        rest = list(itertools.islice(quads, size))
         with self.write_lock:
+            first = list(itertools.islice(quads, size))
+            rest = list(itertools.islice(quads, size))
             try:
                 if not rest:
                     if first:
@@ -397,6 +425,50 @@ def _where_brace(sparql: str, form: str | None) -> int:
             if depth == 0:
                 skip_template = False
     raise QuerySyntaxError("query has no WHERE group to bind parameters in")
+
+
+def split_update(sparql: str) -> tuple[str, list[str]]:
+    """The prologue (PREFIX/BASE) of an update and the text of its operations."""
+    toks = list(tokens(sparql))
+    i, prologue_end = 0, 0
+    while i < len(toks) and toks[i].upper in ("PREFIX", "BASE"):
+        i += 3 if toks[i].upper == "PREFIX" else 2
+        prologue_end = toks[i].start if i < len(toks) else len(sparql)
+    depth, start, operations = 0, prologue_end, []
+    for token in toks[i:]:
+        if token.kind != "punct":
+            continue
+        if token.text == "{":
+            depth += 1
+        elif token.text == "}":
+            depth -= 1
+        elif token.text == ";" and depth == 0:
+            operations.append(sparql[start:token.start].strip())
+            start = token.start + 1
+    operations.append(sparql[start:].strip())
+    return sparql[:prologue_end], [op for op in operations if op]
+
+
+def _has_insert_data(sparql: str) -> bool:
+    words = [t.upper for t in tokens(sparql) if t.kind == "word"]
+    return any(a == "INSERT" and b == "DATA" for a, b in itertools.pairwise(words))
+
+
+def _insert_data_body(operation: str) -> str | None:
+    """The quad data of an ``INSERT DATA { ... }`` operation, else None."""
+    toks = list(tokens(operation))
+    if len(toks) < 3 or (toks[0].upper, toks[1].upper) != ("INSERT", "DATA"):
+        return None
+    return operation[toks[2].start + 1:operation.rindex("}")]
+
+
+def _has_blank(quad: Quad) -> bool:
+    return isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
+
+
+def _trig_prefixes(prologue: str) -> str:
+    """SPARQL PREFIX/BASE declarations in TriG syntax (SPARQL-style is valid TriG too)."""
+    return prologue + "\n"
 
 
 def _batches(quads: Iterator[Quad], size: int) -> Iterator[list[Quad]]:

@@ -1,0 +1,61 @@
+"""The service on a remote store: seed build, SPARQL endpoint, updates, import,
+reconciliation — the same answers as on the embedded store."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import ARTICLE, CBP_STATE_CSV, TOKEN
+
+BKG = "https://w3id.org/borderkg/def/"
+
+
+@pytest.fixture(params=["remote-oxigraph", "remote-virtuoso"])
+def remote_app(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    from graph.remote import RemoteStore
+    from graph.service import Service
+    from graph.settings import load_settings
+    from server.app import create_app
+
+    urls = request.getfixturevalue("oxigraph_server" if request.param == "remote-oxigraph"
+                                   else "virtuoso_server")
+    settings = load_settings({"store": "remote", "remote_query_url": urls["query"],
+                              "remote_update_url": urls["update"],
+                              "remote_graph_store_url": urls.get("store"),
+                              "data_dir": str(tmp_path), "article": str(ARTICLE),
+                              "update_token": TOKEN}, environ={})
+    RemoteStore.from_settings(settings).clear()
+    service = Service.start(settings)
+    yield create_app(settings, service)
+    service.store.clear()
+    service.close()
+
+
+def test_service_on_remote_store(remote_app: Any, tmp_path: Any) -> None:
+    from graph.imports.cbp import import_cbp
+
+    client = remote_app.test_client()
+    query = f"SELECT (COUNT(?f) AS ?n) WHERE {{ ?f a <{BKG}StatedFigure> }}"
+    answer = client.get("/sparql", query_string={"query": query},
+                        headers={"Accept": "application/sparql-results+json"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert answer.get_json()["results"]["bindings"][0]["n"]["value"] == "5"
+    update = client.post("/sparql", data={"update": "INSERT DATA { GRAPH <http://example.org/g> "
+                                          "{ <http://example.org/a> <http://example.org/b> 1 } }"},
+                         headers={"Authorization": f"Bearer {TOKEN}"})
+    assert update.status_code in (200, 204), update.get_data(as_text=True)
+    # a slice of the real table: Chinese citizens in FY2022 (every month of it), so FY2022
+    # can be reconciled and FY2023 cannot
+    table = tmp_path / "fy2022.csv"
+    with open(CBP_STATE_CSV, encoding="utf-8") as source:
+        header, *rows = source.readlines()
+    table.write_text(header + "".join(r for r in rows if r.startswith("2022,")
+                                      and '"CHINA, PEOPLES REPUBLIC OF"' in r))
+    store = remote_app.extensions["borderkg"].store
+    import_cbp(store, table, progress=False)
+    body = client.get("/reconciliation").get_json()
+    statuses = {r["claim"].rsplit("/", 1)[-1]: (r["status"], r["official"])
+                for r in body["results"]}
+    assert statuses["chn-swb-encounters-fy2022"] == ("consistent", 2_176)
+    assert statuses["chn-swb-encounters-fy2023"][0] == "unverifiable"
