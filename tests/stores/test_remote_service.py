@@ -59,3 +59,25 @@ def test_service_on_remote_store(remote_app: Any, tmp_path: Any) -> None:
                 for r in body["results"]}
     assert statuses["chn-swb-encounters-fy2022"] == ("consistent", 2_176)
     assert statuses["chn-swb-encounters-fy2023"][0] == "unverifiable"
+
+
+def test_virtuoso_digest_auth_endpoint(virtuoso_server: dict[str, str]) -> None:
+    from graph.errors import StoreError
+    from graph.remote import RemoteStore
+    from graph.settings import load_settings
+
+    def store(password: str) -> RemoteStore:
+        return RemoteStore.from_settings(load_settings(
+            {"store": "remote", "remote_query_url": virtuoso_server["query"],
+             "remote_update_url": virtuoso_server["auth_url"], "remote_user": "dba",
+             "remote_password": password, "remote_auth": "digest"}, environ={}))
+
+    good = store("dba")
+    graph = "http://example.org/digest"
+    good.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}#a> <{graph}#b> _:x }} }}")
+    assert good.count(graph) == 1
+    good.drop_graph(graph)
+    with pytest.raises(StoreError) as info:
+        store("wrong").update(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}#a> <{graph}#b> 1 }} }}")
+    assert info.value.status == 502 and "401" in info.value.message
+    assert good.count(graph) == 0
