@@ -5,7 +5,7 @@ Measures and the graph they run on:
 * ``degree``: distinct neighbours / (n - 1), undirected.
 * ``betweenness``: normalised shortest-path betweenness, undirected. Exact up to
   ``EXACT_BETWEENNESS_MAX`` nodes (1,000 with networkx, 20,000 with igraph); above, or
-  when ``k`` is given, estimated from ``k`` (default 256) source nodes drawn with
+  when ``k`` is given, estimated from ``k`` (default 32) source nodes drawn with
   ``random.Random(seed)`` from the IRI-sorted nodes (networkx's own sampling,
   reproduced for igraph so both backends use the same sources).
 * ``pagerank``: directed (subject → object), damping 0.85, dangling mass spread evenly,
@@ -35,7 +35,7 @@ __all__ = ["MEASURES", "CentralityResult", "centrality", "pagerank", "scores"]
 MEASURES = ("degree", "betweenness", "pagerank", "eigenvector", "closeness")
 #: exact betweenness is O(n·m): above these node counts it is estimated from samples
 EXACT_BETWEENNESS_MAX = {"networkx": 1_000, "igraph": 20_000}
-DEFAULT_SAMPLES = 256
+DEFAULT_SAMPLES = 32
 CLOSENESS_MAX = 20_000
 PAGERANK_TOL = 1e-10
 DAMPING = 0.85

@@ -79,8 +79,9 @@ def communities(projection: Projection, algorithm: str = "louvain", seed: int = 
         groups = _ordered(nx.community.label_propagation_communities(g))
         used, parameters = "networkx", {}
     elif used == "igraph":
-        groups = _igraph_louvain(projection, seed, resolution)
-        parameters = {"seed": seed, "resolution": resolution}
+        groups, quality = _igraph_louvain(projection, seed, resolution)
+        return Communities(algorithm, used, {"seed": seed, "resolution": resolution}, groups,
+                           quality)
     else:
         groups = _ordered(nx.community.louvain_communities(g, seed=seed, resolution=resolution))
         parameters = {"seed": seed, "resolution": resolution}
@@ -89,7 +90,8 @@ def communities(projection: Projection, algorithm: str = "louvain", seed: int = 
 
 
 def _igraph_louvain(projection: Projection, seed: int,
-                    resolution: float) -> tuple[tuple[str, ...], ...]:
+                    resolution: float) -> tuple[tuple[tuple[str, ...], ...], float]:
+    """Groups and modularity from igraph (networkx's modularity is slow at this size)."""
     import igraph
 
     ig, names = to_igraph(projection)
@@ -98,7 +100,8 @@ def _igraph_louvain(projection: Projection, seed: int,
         clusters = ig.community_multilevel(resolution=resolution)
     finally:
         igraph.set_random_number_generator(random)
-    return _ordered([[names[v] for v in members] for members in clusters])
+    quality = ig.modularity(clusters.membership, resolution=resolution)
+    return _ordered([[names[v] for v in members] for members in clusters]), quality
 
 
 def components(projection: Projection) -> tuple[tuple[str, ...], ...]:
