@@ -3,10 +3,11 @@ entities like a given one (neighbour similarity).
 
 All on the simple undirected projection. Communities come from Louvain (seeded: the
 same seed gives the same partition) or label propagation; above the igraph threshold
-Louvain runs in python-igraph (``community_multilevel``, seeded through a private
-``random.Random``), whose partition may differ from networkx's for the same seed but has
-comparable modularity. Every list is sorted: communities by size then first IRI, members
-by IRI.
+"louvain" runs in python-igraph as Leiden with the modularity objective (Louvain plus a
+refinement step; igraph's own multilevel Louvain was 15-25x slower here), seeded through
+a private ``random.Random``: its partition differs from networkx's for the same seed but
+its modularity is comparable or higher, and the answer says which method ran. Every
+list is sorted: communities by size then first IRI, members by IRI.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .resolve import resolve
 __all__ = ["ALGORITHMS", "Communities", "communities", "components", "connectors", "similar"]
 
 ALGORITHMS = ("louvain", "label_propagation")
+LEIDEN_ITERATIONS = 5
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,10 @@ def communities(projection: Projection, algorithm: str = "louvain", seed: int = 
         used, parameters = "networkx", {}
     elif used == "igraph":
         groups, quality = _igraph_louvain(projection, seed, resolution)
-        return Communities(algorithm, used, {"seed": seed, "resolution": resolution}, groups,
-                           quality)
+        return Communities(algorithm, used, {"seed": seed, "resolution": resolution,
+                                             "method": "leiden (modularity objective, "
+                                             f"{LEIDEN_ITERATIONS} iterations)"},
+                           groups, quality)
     else:
         groups = _ordered(nx.community.louvain_communities(g, seed=seed, resolution=resolution))
         parameters = {"seed": seed, "resolution": resolution}
@@ -97,7 +101,10 @@ def _igraph_louvain(projection: Projection, seed: int,
     ig, names = to_igraph(projection)
     igraph.set_random_number_generator(random.Random(seed))
     try:
-        clusters = ig.community_multilevel(resolution=resolution)
+        # igraph 0.11's multilevel took 27-47 s on 50,000-node graphs here; Leiden with
+        # the modularity objective (the refinement of Louvain) took 2 s, modularity higher
+        clusters = ig.community_leiden(objective_function="modularity",
+                                       resolution=resolution, n_iterations=LEIDEN_ITERATIONS)
     finally:
         igraph.set_random_number_generator(random)
     quality = ig.modularity(clusters.membership, resolution=resolution)
