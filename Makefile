@@ -46,8 +46,10 @@ lint: install-test
 	$(BIN)/ruff check graph server queries ontology client tests
 	$(BIN)/mypy
 
-bench: install-test
+bench: install-test system-deps
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; }
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

@@ -33,7 +33,7 @@ sys.path.insert(1, str(HERE.parent))
 import generate  # noqa: E402
 import peers as peer_module  # noqa: E402
 import report  # noqa: E402
-from workload import Domains, Draws, agreement, first_answers, run_cell  # noqa: E402
+from workload import Domains, Draws, agreement, first_answers, run_cell, run_wrk  # noqa: E402
 
 CBP_CSV = HERE.parent.parent / "shared" / "data" / "cbp-nationwide-encounters-fy20-fy23-state.csv"
 ALL_PEERS = ("oxigraph", "virtuoso", "rdflib", "bkg-default", "bkg-best")
@@ -48,8 +48,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "CBP table); each with the seed graph")
     parser.add_argument("--peers", default=",".join(ALL_PEERS))
     parser.add_argument("--mixes", default="analyst-zipf,analyst-distinct,point-zipf,path-zipf,"
-                        "floor-zipf", help="mix-mode pairs: analyst|point|path|floor - "
-                        "zipf|distinct")
+                        "floor-zipf,point-zipf-wrk,floor-zipf-wrk",
+                        help="mix-mode[-wrk]: analyst|point|path|floor - zipf|distinct; "
+                        "-wrk drives the cell with wrk instead of Python threads")
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per cell")
     parser.add_argument("--repeats", type=int, default=3)
@@ -118,6 +119,7 @@ def answers_agree(peers: list[Any], domains: Domains, seed: int) -> dict[str, An
 def cell_summary(peer: str, mix: str, clients: int, repeat: int, cell: Any) -> dict[str, Any]:
     return {"peer": peer, "mix": mix, "clients": clients, "repeat": repeat,
             "qps": cell.qps, "requests": len(cell.samples), "errors": cell.errors,
+            "cache_hits": cell.cache_hits,
             "error_statuses": cell.error_statuses(), "latency": cell.latency(),
             "classes": {cls: cell.latency(cls) for cls in cell.classes()}}
 
@@ -134,18 +136,24 @@ def run_cells(peers: list[Any], domains: Domains, args: argparse.Namespace) -> l
     for repeat in range(args.repeats):
         order = peers[repeat % len(peers):] + peers[:repeat % len(peers)]
         for mix in _split(args.mixes):
-            kind, mode = mix.split("-")
+            kind, mode, *driver = mix.split("-")
             for clients in map(int, _split(args.clients)):
                 salt += 1
                 for peer in order:
                     if not applicable(peer, mix, clients):
                         continue
                     draws = Draws(domains, kind, mode, args.seed + repeat, salt)
-                    cell = run_cell(peer.base, draws, clients, args.duration)
-                    cells.append(cell_summary(peer.name, mix, clients, repeat, cell))
+                    if driver == ["wrk"]:
+                        summary = {"peer": peer.name, "mix": mix, "clients": clients,
+                                   "repeat": repeat, **run_wrk(peer.base, draws, clients,
+                                                               args.duration, peer.work)}
+                    else:
+                        cell = run_cell(peer.base, draws, clients, args.duration)
+                        summary = cell_summary(peer.name, mix, clients, repeat, cell)
+                    cells.append(summary)
                     print(f"  r{repeat} {mix:17} c={clients:<2} {peer.name:12} "
-                          f"{cell.qps:9.1f} req/s  p99 {cell.latency()['p99']:8.1f} ms  "
-                          f"errors {cell.errors}", flush=True)
+                          f"{summary['qps']:9.1f} req/s  p99 {summary['latency']['p99']:8.1f} "
+                          f"ms  errors {summary['errors']}", flush=True)
     return cells
 
 

@@ -213,6 +213,7 @@ class Sample:
     seconds: float
     ok: bool
     status: int
+    cached: bool = False  # answered from BorderKG's result cache (X-BorderKG-Cache: hit)
 
 
 @dataclass
@@ -230,6 +231,11 @@ class CellResult:
     @property
     def qps(self) -> float:
         return len(self.ok) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cache_hits(self) -> float:
+        """Share of successful answers served from the result cache."""
+        return sum(s.cached for s in self.ok) / len(self.ok) if self.ok else 0.0
 
     @property
     def errors(self) -> int:
@@ -263,8 +269,9 @@ class Connection:
         self.timeout = timeout
         self.conn: http.client.HTTPConnection | None = None
 
-    def get(self, path: str, accept: str) -> int:
-        """GET ``prefix + path`` and read the whole body; the status (0 on a failure)."""
+    def get(self, path: str, accept: str) -> tuple[int, bool]:
+        """GET ``prefix + path`` and read the whole body; the status (0 on a failure) and
+        whether the answer came from a result cache."""
         target = self.prefix + path if not path.startswith("/analyses") else path
         for attempt in range(2):
             if self.conn is None:
@@ -275,12 +282,12 @@ class Connection:
                 response.read()
                 if response.will_close:
                     self.close()
-                return response.status
+                return response.status, response.getheader("X-BorderKG-Cache") == "hit"
             except (OSError, http.client.HTTPException):
                 self.close()
                 if attempt:
-                    return 0
-        return 0
+                    return 0, False
+        return 0, False
 
     def close(self) -> None:
         if self.conn is not None:
@@ -302,9 +309,9 @@ def run_cell(base: str, draws: Draws, clients: int, duration: float,
             while time.perf_counter() < stop_at:
                 request = next(stream)
                 began = time.perf_counter()
-                status = conn.get(request.path, request.accept)
+                status, cached = conn.get(request.path, request.accept)
                 out.append(Sample(request.cls, time.perf_counter() - began, status == 200,
-                                  status))
+                                  status, cached))
         finally:
             conn.close()
 
@@ -353,7 +360,50 @@ def first_answers(base: str, draws: Draws, timeout: float = 120.0) -> dict[str, 
     for cls in draws.classes:
         request = draws.request(cls, lambda d: draws.zipf[d].items[0], rng, 0)
         began = time.perf_counter()
-        status = conn.get(request.path, request.accept)
+        status, _ = conn.get(request.path, request.accept)
         out[cls] = (time.perf_counter() - began) * 1000 if status == 200 else float("nan")
     conn.close()
     return out
+
+
+# -- wrk, for the cheapest requests ----------------------------------------------------------
+WRK_SCRIPT = __import__("pathlib").Path(__file__).resolve().parent / "wrk_paths.lua"
+
+
+def wrk_paths(base: str, draws: Draws, count: int, path: Any) -> None:
+    """Write ``count`` requests of ``draws`` (client 0's stream) as ``ACCEPT PATH`` lines."""
+    prefix = urlsplit(base).path
+    stream = draws.for_client(0)
+    with open(path, "w", encoding="ascii") as out:
+        for _ in range(count):
+            request = next(stream)
+            target = request.path if request.path.startswith("/") else prefix + request.path
+            out.write(f"{request.accept} {target}\n")
+
+
+def run_wrk(base: str, draws: Draws, clients: int, duration: float, work: Any,
+            timeout: float = 30.0) -> dict[str, Any]:
+    """The same kind of cell driven by ``wrk`` (one thread, ``clients`` connections): a C
+    load generator whose own cost does not cap the cheapest requests as Python's does."""
+    import json
+    import subprocess
+
+    prefix = urlsplit(base).path.strip("/").replace("/", "_") or "root"
+    paths = work / f"wrk-{prefix}-{draws.mix}-{draws.mode}-{draws.seed}.txt"
+    if not paths.exists():
+        wrk_paths(base, draws, 20_000, paths)
+    parts = urlsplit(base)
+    done = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(duration))}s",
+                           f"--timeout={int(timeout)}s", "-s", str(WRK_SCRIPT),
+                           f"http://{parts.hostname}:{parts.port}", "--", str(paths),
+                           str(draws.seed)], capture_output=True, text=True,
+                          timeout=duration + timeout + 30, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRK "))
+    figures = json.loads(line[4:])
+    seconds = figures["duration_us"] / 1e6
+    errors = figures["status_errors"] + figures["socket_errors"]
+    ok = figures["requests"] - figures["status_errors"]
+    latency = {"p50": figures["p50_us"] / 1000, "p99": figures["p99_us"] / 1000, "n": ok}
+    return {"qps": ok / seconds if seconds else 0.0, "requests": figures["requests"],
+            "errors": errors, "error_statuses": {}, "cache_hits": 0.0, "latency": latency,
+            "classes": {f"{draws.mix} (wrk)": latency}}
