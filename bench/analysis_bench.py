@@ -138,7 +138,8 @@ def main() -> None:
         ids.thing("country", "s1"))
     if not args.skip_networkx_large:
         run_networkx_large("synthetic", store)
-    print(f"\nCommand: .venv/bin/python bench/analysis_bench.py --edges {args.edges}\n")
+    flags = " --skip-networkx-large" if args.skip_networkx_large else ""
+    print(f"\nCommand: .venv/bin/python bench/analysis_bench.py --edges {args.edges}{flags}\n")
     print("| data | step | seconds | notes |\n| --- | --- | ---: | --- |")
     for row in ROWS:
         print("| " + " | ".join(row) + " |")
