@@ -89,6 +89,7 @@ class Peer:
     load_seconds: float = float("nan")
     startup_seconds: float = float("nan")
     max_clients: int = 64
+    baseline: dict[str, int] = field(default_factory=dict)  # memory once up, before loading
 
     @property
     def base(self) -> str:
@@ -144,6 +145,7 @@ class Oxigraph(Peer):
         self.spawn([str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{self.port}",
                     "--union-default-graph"])
         self.startup_seconds = self.wait_answer()
+        self.baseline = self.memory()
         began = time.perf_counter()
         for path in files:
             with open(path, "rb") as body:
@@ -244,6 +246,7 @@ class Virtuoso(Peer):
         self.spawn([VIRTUOSO, "+foreground", "+configfile", str(root / "virtuoso.ini")],
                    cwd=root)
         self.startup_seconds = self.wait_answer()
+        self.baseline = self.memory()
         began = time.perf_counter()
         statements = [f"ld_dir('{data}', '{path.name}', 'urn:bench:default');"
                       for path in files]
@@ -294,6 +297,7 @@ class BorderKG(Peer):
                                 "--result-cache-size", "4096", "--update-token", TOKEN),
                    cwd=ROOT)
         self.startup_seconds = self.wait_answer()
+        self.baseline = self.memory()
         began = time.perf_counter()
         url = f"http://127.0.0.1:{self.port}/graph-store"
         headers = {"Content-Type": NQUADS, "Authorization": f"Bearer {TOKEN}"}

@@ -129,19 +129,22 @@ def memory_table(size: dict[str, Any]) -> list[str]:
         return max(p["memory_after_load"]["hwm"], p.get("memory_at_end", {}).get("hwm", 0))
 
     ref = peak(REFERENCE) if REFERENCE in peers else float("nan")
-    lines = ["| peer | peak RSS MiB (process tree) | RSS at end MiB | bytes/quad (peak) | "
-             "ratio to oxigraph serve |", "|---|---:|---:|---:|---:|"]
+    lines = ["| peer | RSS up, before loading MiB | peak RSS MiB (process tree) | RSS at end MiB "
+             "| bytes/quad (peak) | net bytes/quad (peak − before) | ratio to oxigraph serve "
+             "(peak) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name in _peers(size):
         kib = peak(name)
         end = peers[name].get("memory_at_end", {}).get("rss", float("nan"))
-        lines.append(f"| {name} | {_fmt(kib / 1024)} | {_fmt(end / 1024)} | "
-                     f"{_fmt(kib * 1024 / quads)} | {_fmt(kib / ref, 2)}× |")
+        before = peers[name].get("memory_before_load", {}).get("rss", float("nan"))
+        lines.append(f"| {name} | {_fmt(before / 1024)} | {_fmt(kib / 1024)} | "
+                     f"{_fmt(end / 1024)} | {_fmt(kib * 1024 / quads)} | "
+                     f"{_fmt((kib - before) * 1024 / quads)} | {_fmt(kib / ref, 2)}× |")
     refs = size.get("references")
     if refs:
         kib = refs["pyoxigraph_memory"]["hwm"]
-        lines.append(f"| pyoxigraph (bare Python process, memory store) | {_fmt(kib / 1024)} | "
+        lines.append(f"| pyoxigraph (bare Python process, memory store) | | {_fmt(kib / 1024)} | "
                      f"{_fmt(refs['pyoxigraph_memory']['rss'] / 1024)} | "
-                     f"{_fmt(kib * 1024 / quads)} | {_fmt(kib / ref, 2)}× |")
+                     f"{_fmt(kib * 1024 / quads)} | | {_fmt(kib / ref, 2)}× |")
     return lines
 
 

@@ -167,6 +167,7 @@ def run_size(label: str, args: argparse.Namespace) -> dict[str, Any]:
     try:
         result["peers"] = {p.name: {"load_seconds": p.load_seconds,
                                     "startup_seconds": p.startup_seconds,
+                                    "memory_before_load": p.baseline,
                                     "memory_after_load": p.memory()} for p in peers}
         result["cold"] = cold_answers(peers, domains, args.seed)
         result["agreement"] = answers_agree(peers, domains, args.seed)
