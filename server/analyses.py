@@ -7,8 +7,6 @@ same bearer token as every other write.
 """
 from __future__ import annotations
 
-import hmac
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -26,9 +24,10 @@ from graph.analysis import (
 from graph.analysis.projection import INCLUDE_CHOICES, Projection, ProjectionOptions
 from graph.analysis.rdf import write_analyses
 from graph.analysis.render import render_svg, to_dot
-from graph.errors import BadParameter, Forbidden, Unauthorized
+from graph.errors import BadParameter
 
 from .app import service
+from .auth import require_write
 
 bp = Blueprint("analyses", __name__, url_prefix="/analyses")
 
@@ -196,40 +195,10 @@ def similar_() -> Response:
 @bp.post("/write")
 def write() -> Response:
     """Compute and write scores and communities into the analyses graph (token needed)."""
-    authorize_write()
+    require_write()
     p = projection()
     measures = _list("measure") or ("pagerank", "betweenness", "degree")
     report = write_analyses(service().store, p, measures, community_seed=_int("seed", 0),
                             seed=_int("seed", 0), k=_int("k", None, 1),
                             backend=request.args.get("backend", "auto"))
     return _json(p, report.to_dict())
-
-
-# -- authorisation --------------------------------------------------------------------------
-
-def _bearer_check() -> None:
-    """Writes need ``Authorization: Bearer <update_token>`` (compared in constant time)."""
-    settings = service().settings
-    if settings.allow_anonymous_writes:
-        return
-    token = settings.update_token
-    if not token:
-        raise Forbidden("writes are disabled: no update token is configured")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        raise Unauthorized("this write needs 'Authorization: Bearer <token>'")
-    if not hmac.compare_digest(given.strip().encode(), token.encode()):
-        raise Forbidden("wrong token")
-
-
-def _shared_check() -> Callable[[], None]:
-    """The project's shared write check when ``server.auth`` provides one, else ours."""
-    try:
-        from . import auth  # type: ignore[attr-defined]
-    except ImportError:
-        return _bearer_check
-    return getattr(auth, "require_write_token", _bearer_check)
-
-
-def authorize_write() -> None:
-    _shared_check()()

@@ -96,9 +96,10 @@ def test_path_picture_shows_its_labels(live_server: Any) -> None:
 
 def test_write_needs_the_token(live_server: Any) -> None:
     url = live_server.url + "/analyses/write"
-    assert requests.post(url, timeout=30).status_code == 401
+    missing = requests.post(url, timeout=30)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"].startswith("Bearer")
     assert requests.post(url, headers={"Authorization": "Bearer wrong"},
-                         timeout=30).status_code == 403
+                         timeout=30).status_code == 401
     done = requests.post(url, params={"measure": "pagerank"}, timeout=60,
                          headers={"Authorization": f"Bearer {TOKEN}"})
     assert done.status_code == 200
