@@ -173,13 +173,15 @@ def oxigraph_load_seconds(files: list[Path], work: Path) -> float:
 def pyoxigraph_memory(files: list[Path]) -> dict[str, int]:
     """Peak RSS of a bare Python process holding ``files`` in a pyoxigraph memory store."""
     code = ("import sys, pyoxigraph as px\ns = px.Store()\n"
+            "print('Before' + open('/proc/self/status').read().split('VmRSS:')[1].split()[0])\n"
             "for f in sys.argv[1:]: s.load(path=f, format=px.RdfFormat.N_QUADS)\n"
             "print(len(s)); print(open('/proc/self/status').read())")
     out = subprocess.run([sys.executable, "-c", code, *map(str, files)], check=True,
                          capture_output=True, text=True, timeout=3600).stdout
     values = {line.split(":")[0]: int(line.split()[1]) for line in out.splitlines()
               if line.startswith(("VmRSS:", "VmHWM:"))}
-    return {"rss": values["VmRSS"], "hwm": values["VmHWM"]}
+    before = next(int(line[6:]) for line in out.splitlines() if line.startswith("Before"))
+    return {"rss": values["VmRSS"], "hwm": values["VmHWM"], "before": before}
 
 
 class RdflibEndpoint(Peer):
