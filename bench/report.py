@@ -323,6 +323,33 @@ def growth_table(run: dict[str, Any], mix: str = "analyst-zipf", clients: int = 
     return lines
 
 
+NOTES = [
+    "- **Data**: the seed graph plus generated CBP-shaped observations (bench/generate.py, "
+    "seed 7); the same N-Quads files loaded into every peer. `results/cbp/` has the same "
+    "benchmark on the real CBP table.",
+    "- **Mixes**: `analyst` = the six analyst named queries of queries/*.rq with parameters "
+    "bound as a VALUES row; `point` = all triples of an entity + DESCRIBE; `path` = "
+    "/analyses/path (BorderKG only); `floor` = `ASK {}` (no data: the HTTP stack alone). "
+    "`-zipf`: parameters drawn from a Zipf distribution (repeats happen, as on a "
+    "dashboard); `-distinct`: no request text repeats in the run. `-wrk`: the cell is driven "
+    "by wrk (C) instead of Python threads.",
+    "- **Warm and cold**: cells are warm (they run after the cold pass and after each other; "
+    "BorderKG's result cache keeps what earlier cells asked, which is what `· n% cached` "
+    "reports). *Cold* is each class's first answer right after loading.",
+    "- **Client ceiling**: the Python load generator shares the two cores with the server; "
+    "it cannot drive much beyond ~3 k requests/s, so on cheap requests `oxigraph serve` "
+    "looks slower with it than with wrk — the wrk cells are the fair ratio there.",
+    "- **Answers** are compared per class before the cells run (rows or triples of the same "
+    "request); a peer that answers differently is marked, and its figures on those classes "
+    "are not comparable.",
+    "- **Memory** is the process tree's VmHWM/VmRSS from /proc (gunicorn arbiter + worker "
+    "+ query workers for BorderKG). *Net* subtracts the RSS of the started, still empty "
+    "server.",
+    "- **Start-up** is process start to the first answer of `ASK {}`; for in-memory peers "
+    "before loading, for disk peers with the data already loaded.",
+]
+
+
 def markdown(run: dict[str, Any]) -> str:
     args = run["args"]
     lines = ["# BorderKG performance", "",
@@ -335,6 +362,7 @@ def markdown(run: dict[str, Any]) -> str:
              "", "Figures are medians over the repeats; `(n×)` is the ratio to `oxigraph serve` "
              "(in memory) in the same run. Latencies in ms.", "", "## Targets", ""]
     lines += targets(run)
+    lines += ["", "## How to read this", "", *NOTES]
     growth = growth_table(run)
     if growth:
         lines += ["", "## Growth", ""] + growth
