@@ -16,6 +16,8 @@ replaces undecodable bytes silently, which would run a different query than was 
 from __future__ import annotations
 
 import hashlib
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -278,9 +280,24 @@ def _not_modified(etag: str) -> Response:
     return response
 
 
+def whole_or_streamed(body: Iterator[bytes]) -> bytes | Iterator[bytes]:
+    """The body as bytes when it is one chunk, else a stream of its chunks.
+
+    Most answers are a single chunk: sent whole they get a ``Content-Length`` and leave in
+    one write instead of three chunked ones. Taking the first chunk before the response
+    starts also means an error while producing it still gets its proper status.
+    """
+    first = next(body, b"")
+    second = next(body, None)
+    if second is None:
+        return first
+    return itertools.chain((first, second), body)
+
+
 def _answer(executed: ExecutedQuery, media_type: str, etag: str | None,
             max_rows: int) -> Response:
-    response = Response(executed.body, content_type=negotiation.content_type(media_type))
+    response = Response(whole_or_streamed(executed.body),
+                        content_type=negotiation.content_type(media_type))
     response.headers["Vary"] = "Accept"
     if etag:
         response.set_etag(etag)

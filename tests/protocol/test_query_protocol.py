@@ -2,6 +2,8 @@
 and the status each malformed request must get (protocol sections 2.1, 2.2 and 2.3)."""
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -250,3 +252,16 @@ def test_etag_and_304_until_the_store_changes(sparql: str, fresh_graph: str) -> 
     changed = requests.get(sparql, params=params, headers={"If-None-Match": first.headers["ETag"]},
                            timeout=30)
     assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
+
+
+def test_small_answers_have_a_content_length_and_large_ones_stream(sparql: str) -> None:
+    small = requests.get(sparql, params={"query": "ASK {}"}, timeout=30,
+                         headers={"Accept": "application/sparql-results+json"})
+    assert small.headers["Content-Length"] == str(len(small.content))
+    assert "chunked" not in small.headers.get("Transfer-Encoding", "")
+    many = "SELECT * WHERE { ?s ?p ?o VALUES ?k { 1 2 } } LIMIT 3000"
+    large = requests.get(sparql, params={"query": many}, timeout=60,
+                         headers={"Accept": "text/csv"})
+    assert large.status_code == 200
+    assert large.headers.get("Transfer-Encoding") == "chunked"
+    assert len(list(csv.reader(io.StringIO(large.text)))) == 3001
