@@ -277,13 +277,25 @@ class SnapshotPoolExecutor:
         self._idle.put(worker)
 
     def _acquire(self, deadline: Deadline) -> _Worker:
-        remaining = deadline.at - time.monotonic()
-        try:
-            return self._idle.get(timeout=max(remaining, 0.001))
-        except queue.Empty:
-            raise QueryTimeout(f"no query worker became free within the time limit of "
-                               f"{deadline.seconds:g} s; the service is busy",
-                               limit_seconds=deadline.seconds) from None
+        """An idle, living worker; one that died while idle is replaced, not handed out.
+
+        Sending to a dead worker's pipe can still succeed (the bytes sit in the buffer),
+        so the query would fail only at the reply; checking first keeps an idle death
+        from costing a client its query.
+        """
+        while True:
+            remaining = deadline.at - time.monotonic()
+            try:
+                worker = self._idle.get(timeout=max(remaining, 0.001))
+            except queue.Empty:
+                raise QueryTimeout(f"no query worker became free within the time limit of "
+                                   f"{deadline.seconds:g} s; the service is busy",
+                                   limit_seconds=deadline.seconds) from None
+            if worker.process.is_alive():
+                return worker
+            log.warning("idle query worker %s died (exit %s); replacing it",
+                        worker.process.name, worker.process.exitcode)
+            self._release(worker, clean=False)
 
     def _release(self, worker: _Worker, clean: bool) -> None:
         if clean and not self._closed:
