@@ -183,6 +183,18 @@ class _Worker:
         except (EOFError, OSError):
             return False
 
+    def idle_and_alive(self) -> bool:
+        """Whether this idle worker can take a query.
+
+        An idle worker never writes, so a readable pipe means its end was closed: the
+        process died. That shows as soon as the kernel closes its files, before the
+        forkserver reaps it (which is when ``is_alive`` would turn false).
+        """
+        try:
+            return not self.conn.poll(0) and self.process.is_alive()
+        except (OSError, EOFError):
+            return False
+
     def kill(self) -> None:
         if self.process.is_alive():
             self.process.kill()
@@ -291,7 +303,7 @@ class SnapshotPoolExecutor:
                 raise QueryTimeout(f"no query worker became free within the time limit of "
                                    f"{deadline.seconds:g} s; the service is busy",
                                    limit_seconds=deadline.seconds) from None
-            if worker.process.is_alive():
+            if worker.idle_and_alive():
                 return worker
             log.warning("idle query worker %s died (exit %s); replacing it",
                         worker.process.name, worker.process.exitcode)

@@ -93,18 +93,32 @@ def test_timeout_kills_only_the_slow_query(store: OxigraphStore, pool: Any) -> N
 def test_dead_worker_is_replaced(pool: Any) -> None:
     count(pool)
 
+    killed = []
+
     def kill_busy_worker() -> None:
         time.sleep(0.5)
         for worker in list(pool._workers):
             if worker.snapshot is not None and worker.process.pid:
                 os.kill(worker.process.pid, signal.SIGKILL)
+                killed.append(worker)
 
     killer = threading.Thread(target=kill_busy_worker)
     killer.start()
     with pytest.raises((BadRequest, QueryTimeout)):
         pool.run(request(CROSS, timeout=5))
     killer.join()
+    for worker in killed:  # SIGKILL is asynchronous: let the kernel finish each one
+        worker.process.join(5)
     assert count(pool) == 300
+
+
+def test_idle_worker_death_costs_no_query(pool: Any) -> None:
+    count(pool)
+    for worker in list(pool._workers):
+        os.kill(worker.process.pid, signal.SIGKILL)
+        worker.process.join(5)
+    assert count(pool) == 300  # both idle workers were dead: replaced, not handed the query
+    assert pool.restarts >= 2
 
 
 def test_shape_limit_applies_before_the_worker(pool: Any) -> None:
