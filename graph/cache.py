@@ -12,6 +12,7 @@ for it (see ``graph.service``).
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator
@@ -22,6 +23,14 @@ from .executor import ExecutedQuery, QueryRequest
 from .store import Store
 
 MAX_ENTRY_BYTES = 1 << 20
+#: functions whose value changes from call to call: a query using one is never reused
+#: (matched on the raw text, so a mention in a comment or literal also disables reuse)
+VOLATILE = re.compile(r"\b(RAND|NOW|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)
+
+
+def reusable(text: str) -> bool:
+    """Whether an answer to ``text`` may be given again while the data is unchanged."""
+    return VOLATILE.search(text) is None
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,8 @@ class CachingExecutor:
         return f"cached {getattr(self.inner, 'kind', 'executor')}"
 
     def run(self, request: QueryRequest) -> ExecutedQuery:
+        if not reusable(request.text):
+            return self.inner.run(request)
         key = request_key(request, self.store.etag)
         with self._lock:
             entry = self._cache.get(key)

@@ -62,6 +62,12 @@ class NotAcceptable(BorderKGError):
     status, code = 406, "not-acceptable"
 
 
+class RequestTimeout(BorderKGError):
+    """The client did not send its whole request in time (slow clients are cut off)."""
+
+    status, code = 408, "request-timeout"
+
+
 class PayloadTooLarge(BorderKGError):
     status, code = 413, "payload-too-large"
 

@@ -39,6 +39,12 @@ class Service:
             log.info("built seed graph: %d quads from %s", report.total, report.article)
         return cls(settings, store, build_executor(settings, store))
 
+    @property
+    def caches_results(self) -> bool:
+        """Whether answers may be reused while the store's etag is unchanged (never for a
+        remote store, which can change behind our back)."""
+        return isinstance(self.executor, CachingExecutor)
+
     def close(self) -> None:
         close = getattr(self.executor, "close", None)
         if close:

@@ -95,6 +95,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "Port the HTTP server listens on.", int),
     Setting("workers", 1, "HTTP server worker processes (the embedded store allows one "
             "writer process; keep 1 unless the store is remote).", int),
+    Setting("http_server", "granian", "HTTP server: granian (reads whole requests before "
+            "a thread runs them, so slow clients cannot hold threads) or gunicorn "
+            "(threaded workers; put a buffering proxy in front).",
+            _choice("granian", "gunicorn")),
+    Setting("read_timeout", 30.0, "Seconds a client may take to send its request headers "
+            "and body (408 after; granian only).", float),
     Setting("threads", 8, "Request threads per worker.", int),
     Setting("update_token", None, "Bearer token required for every write (SPARQL Update, "
             "Graph Store writes). Without it, writes are refused with 403.", _optional_str,

@@ -1,4 +1,5 @@
-"""``borderkg serve``: the production HTTP server (gunicorn) around the app factory."""
+"""``borderkg serve``: the production HTTP server (granian by default, or gunicorn) around
+the app factory."""
 from __future__ import annotations
 
 import logging
@@ -40,12 +41,51 @@ def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
     Application().run()
 
 
+def run_granian(settings: Settings, build_if_empty: bool) -> None:
+    """Serve with granian: Rust reads requests, Python threads run only complete ones.
+
+    The app is wrapped in :class:`server.rsgi.RSGIAdapter` (see there for why), built in
+    each worker process after it starts, like gunicorn's workers.
+    """
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+    from granian.http import HTTP1Settings
+    from granian.server import Server
+
+    def load(_target: str) -> Any:
+        from graph.service import Service
+
+        from .app import create_app
+        from .observability import recorder
+        from .response_cache import ResponseCache
+        from .rsgi import RSGIAdapter
+
+        service = Service.start(settings, build_if_empty=build_if_empty)
+        app = create_app(settings, service)
+        cache = None
+        if service.caches_results:
+            cache = ResponseCache(lambda: service.store.etag, settings.result_cache_size)
+        return RSGIAdapter(app, settings.threads, settings.max_body_bytes,
+                           settings.read_timeout, cache=cache, record=recorder(app))
+
+    header_ms = int(min(max(settings.read_timeout, 1), 60) * 1000)  # granian's bounds
+    server = Server("borderkg", address=settings.host, port=settings.port,
+                    interface=Interfaces.RSGI, workers=settings.workers, websockets=False,
+                    http1_settings=HTTP1Settings(header_read_timeout=header_ms),
+                    log_access=False, log_level=LogLevels(settings.log_level),
+                    workers_kill_timeout=5)
+    server.serve(target_loader=load)
+
+
+SERVERS = {"granian": run_granian, "gunicorn": run_gunicorn}
+
+
 @click.command()
 @click.option("--empty", is_flag=True, help="Serve only what was loaded; do not build the "
               "seed graph into an empty store.")
 @with_settings(*(s.name for s in SETTINGS))
 def serve(settings: Settings, empty: bool) -> None:
-    """Run the HTTP service (SPARQL endpoint, Graph Store, pages, API) with gunicorn."""
+    """Run the HTTP service (SPARQL endpoint, Graph Store, pages, API) with granian or gunicorn."""
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     check_workers(settings)
@@ -58,7 +98,7 @@ def serve(settings: Settings, empty: bool) -> None:
               "disabled (set BORDERKG_UPDATE_TOKEN)")
     click.echo(f"BorderKG on http://{settings.host}:{settings.port}/sparql "
                f"(store: {settings.store}; writes: {writes})", err=True)
-    run_gunicorn(settings, build_if_empty=not empty)
+    SERVERS[settings.http_server](settings, build_if_empty=not empty)
 
 
 def check_workers(settings: Settings) -> None:

@@ -8,7 +8,7 @@
   whole. The Authorization header is never logged.
 * ``/metrics`` in the Prometheus text format: requests by route, method and status, a
   latency histogram by route, query timeouts, and the store's size. Each app has its
-  own registry. Under gunicorn every worker process has its own registry too, so with
+  own registry. Every HTTP worker process has its own registry too, so with
   ``workers > 1`` a scrape sees one worker's figures; the embedded store allows one
   worker, which is the default (for several workers, scrape each or use
   prometheus_client's multiprocess mode).
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -91,6 +91,20 @@ def count_timeout() -> None:
 @bp.get("/metrics")
 def metrics_page() -> Response:
     return Response(generate_latest(metrics().registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def recorder(app: Flask) -> Callable[[str, str, int, float, int], None]:
+    """Count and log a request answered outside the app (``server.rsgi``'s cache hits),
+    so /metrics and the access log see every request, wherever it was answered."""
+    collectors: Metrics = app.extensions["borderkg.metrics"]
+
+    def record(method: str, route: str, status: int, seconds: float, size: int) -> None:
+        collectors.requests.labels(route, method, str(status)).inc()
+        collectors.latency.labels(route).observe(seconds)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s %d %.1fms %dB", method, route, status, seconds * 1000, size)
+
+    return record
 
 
 def _route() -> str:

@@ -27,6 +27,7 @@ from pyoxigraph import NamedNode
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from graph import description
+from graph.cache import reusable
 from graph.errors import BadRequest, Forbidden, NotAcceptable, QueryTimeout, UnsupportedMediaType
 from graph.executor import ExecutedQuery, QueryRequest
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
@@ -253,7 +254,8 @@ def run_query(op: Operation) -> Response:
                                      op)
     chosen = graph_type if info.form in ("construct", "describe") else result_type
     union = svc.settings.default_graph_union
-    etag = _etag(op, chosen, svc.store.etag, union) if request.method in ("GET", "HEAD") else None
+    etag = _etag(op, chosen, svc.store.etag, union) \
+        if request.method in ("GET", "HEAD") and reusable(op.text) else None
     if etag and etag in request.if_none_match:
         return _not_modified(etag)
     defaults, named = op.graphs("default-graph-uri"), op.graphs("named-graph-uri")

@@ -1,4 +1,4 @@
-"""A real ``borderkg serve`` (gunicorn, in-memory store with the seed graph, update token
+"""A real ``borderkg serve`` (granian, in-memory store with the seed graph, update token
 ``TOKEN``) shared by the protocol tests, and small helpers for them.
 
 Tests that write use graphs of their own (``fresh_graph``) so they never disturb each

@@ -4,17 +4,20 @@ the update token never reaches the log. Each test checks the data and /healthz a
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import socket
 import threading
 import time
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from tests.conftest import TOKEN
 
-from .conftest import BODY_LIMIT, QUERY_TIMEOUT, Endpoint, error_of
+from .conftest import BODY_LIMIT, QUERY_TIMEOUT, Endpoint, error_of, start
 
 CROSS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 
@@ -135,17 +138,79 @@ def test_a_few_slow_clients_do_not_block_others(endpoint: Endpoint) -> None:
             thread.join()
 
 
-@pytest.mark.xfail(strict=True, raises=requests.Timeout, reason=(
-    "gunicorn's gthread worker reads request headers in a pool thread: more slow clients "
-    "than --threads block everyone. Deploy behind a buffering proxy (SECURITY.md)."))
-def test_more_slow_clients_than_threads_block_others(endpoint: Endpoint) -> None:
-    threads = slow_clients(endpoint.url, 12, 6)  # the server runs 8 request threads
-    time.sleep(1)
+def slow_bodies(url: str, count: int, seconds: float) -> list[threading.Thread]:
+    """Clients that send complete headers, then their body one byte every 0.2 s."""
+    host, port = url.removeprefix("http://").split(":")
+    stop = time.monotonic() + seconds
+
+    def drip() -> None:
+        with socket.create_connection((host, int(port))) as sock:
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/sparql-query\r\nContent-Length: 1000\r\n\r\n")
+            for _ in range(1000):
+                if time.monotonic() > stop:
+                    return
+                try:
+                    sock.send(b" ")
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+    threads = [threading.Thread(target=drip, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+@pytest.mark.parametrize("attack", [slow_clients, slow_bodies], ids=["headers", "bodies"])
+def test_more_slow_clients_than_threads_do_not_block_others(
+        endpoint: Endpoint, attack: Any) -> None:
+    with endpoint.intact():
+        threads = attack(endpoint.url, 24, 5)  # the server runs 8 request threads
+        time.sleep(1)
+        try:
+            for _ in range(5):
+                answer = endpoint.query("ASK { ?s ?p ?o }", timeout=3)
+                assert answer.status_code == 200 and answer.json()["boolean"] is True
+        finally:
+            for thread in threads:
+                thread.join()
+
+
+def test_a_body_that_stops_arriving_gets_408(tmp_path: Path) -> None:
+    server = start(tmp_path / "data", tmp_path / "server.log", ["--read-timeout", "1"])
     try:
-        requests.get(endpoint.url + "/healthz", timeout=3)
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                         b"application/sparql-query\r\nContent-Length: 100\r\n\r\nASK")
+            began = time.monotonic()
+            reply = b""
+            while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+            waited = time.monotonic() - began
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408"), reply[:300]
+        assert json.loads(body)["error"]["code"] == "request-timeout"
+        assert 0.9 < waited < 5
+        assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
     finally:
-        for thread in threads:
-            thread.join()
+        server.stop()
+
+
+def test_gunicorn_remains_selectable(tmp_path: Path) -> None:
+    """The threaded alternative still serves (behind a buffering proxy, see SECURITY.md)."""
+    server = start(tmp_path / "data", tmp_path / "server.log", ["--http-server", "gunicorn"])
+    try:
+        answer = requests.get(server.url + "/sparql", params={"query": "ASK { ?s ?p ?o }"},
+                              headers={"Accept": "application/sparql-results+json"}, timeout=10)
+        assert answer.status_code == 200 and answer.json()["boolean"] is True
+        assert "gunicorn" in answer.headers.get("Server", "")
+    finally:
+        server.stop()
 
 
 def test_token_never_logged(endpoint: Endpoint) -> None:
