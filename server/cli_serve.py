@@ -3,7 +3,11 @@ the app factory."""
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 import click
@@ -11,6 +15,8 @@ import click
 from graph.settings import SETTINGS, Settings
 
 from .cli import with_settings
+
+log = logging.getLogger("borderkg.serve")
 
 
 def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
@@ -60,6 +66,7 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
         from .response_cache import ResponseCache
         from .rsgi import RSGIAdapter
 
+        follow_parent(os.getppid())
         service = Service.start(settings, build_if_empty=build_if_empty)
         app = create_app(settings, service)
         cache = None
@@ -75,6 +82,25 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
                     log_access=False, log_level=LogLevels(settings.log_level),
                     workers_kill_timeout=5)
     server.serve(target_loader=load)
+
+
+def follow_parent(parent: int, interval: float = 1.0) -> None:
+    """End this worker process when the server process that started it is gone.
+
+    Granian's workers outlive a ``kill -9`` of the main process and keep the port and
+    the store's lock, so a restart would fail; gunicorn's workers watch their parent for
+    the same reason. A graceful stop first (SIGTERM), then a hard one.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        log.warning("the server process %d is gone; this worker stops", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(10)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="borderkg-parent-watch").start()
 
 
 SERVERS = {"granian": run_granian, "gunicorn": run_gunicorn}

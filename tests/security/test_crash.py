@@ -74,3 +74,25 @@ def test_acknowledged_writes_survive_kill_9(start_server: Any, tmp_path: Path) -
     assert KILLS == 0 or acknowledged, "no write was acknowledged: the test tested nothing"
     assert not lost
     assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+
+
+def test_workers_end_when_the_main_process_is_killed(start_server: Any, tmp_path: Path) -> None:
+    """kill -9 of the server's main process alone (not its group): the HTTP worker must not
+    linger holding the port and the store's lock, so the service can be restarted."""
+    data_dir = tmp_path / "data"
+    server = start_server(store="disk", data_dir=data_dir)
+    assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+    assert server.process is not None
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(10)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            requests.get(server.url + "/healthz", timeout=1)
+        except requests.ConnectionError:
+            break  # the orphaned worker let go of the port
+        time.sleep(0.2)
+    else:
+        pytest.fail("a worker kept serving after its main process was killed")
+    again = start_server(store="disk", data_dir=data_dir)
+    assert requests.get(again.url + "/healthz", timeout=10).status_code == 200
