@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from graph.errors import RequestTimeout
 
@@ -145,12 +144,13 @@ class RSGIAdapter:
 
     def _environ(self, scope: Any, body: bytes) -> dict[str, Any]:
         environ = dict(self.base_environ)
-        path = unquote_to_bytes(scope.path).decode("latin-1")
+        # RSGI's path is already percent-decoded text; WSGI wants its UTF-8 bytes as latin-1
+        path = scope.path.encode("utf-8", "surrogateescape").decode("latin-1")
         host, _, port = scope.server.rpartition(":")
         client, _, client_port = scope.client.rpartition(":")
         environ.update({
             "REQUEST_METHOD": scope.method, "PATH_INFO": path,
-            "QUERY_STRING": scope.query_string, "RAW_URI": scope.path,
+            "QUERY_STRING": scope.query_string,
             "SERVER_NAME": host, "SERVER_PORT": port,
             "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
             "REMOTE_ADDR": client.strip("[]"), "REMOTE_PORT": client_port,

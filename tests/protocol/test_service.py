@@ -222,3 +222,11 @@ def test_empty_serves_only_what_was_loaded(small: LiveServer) -> None:
     rows = select(small.url + "/sparql", "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
     assert rows[0]["n"]["value"] == "0"
     assert "writes: disabled (set BORDERKG_UPDATE_TOKEN)" in small.log()
+
+
+@pytest.mark.parametrize("raw, iri_tail", [("x%2541", "x%41"), ("caf%C3%A9", "caf\u00e9")])
+def test_paths_are_percent_decoded_once(server: LiveServer, raw: str, iri_tail: str) -> None:
+    """The HTTP server hands the app the path decoded exactly once (``%2541`` is ``%41``)."""
+    answer = requests.get(f"{server.url}/doc/id/org/{raw}", timeout=30)
+    assert answer.status_code == 404
+    assert answer.json()["error"]["iri"] == f"https://w3id.org/borderkg/id/org/{iri_tail}"
