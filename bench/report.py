@@ -270,7 +270,7 @@ def _load_target(size: dict[str, Any], name: str) -> tuple[str, bool | None]:
 
 
 def _memory_target(size: dict[str, Any], peer: str) -> tuple[str, bool | None]:
-    """Net of each process's own baseline (interpreter, Flask, gunicorn), peak over loading
+    """Net of each process's own baseline (interpreter, Flask, HTTP server), peak over loading
     and serving; the gross figures alongside."""
     refs, peers = size.get("references"), size.get("peers", {})
     if not refs or peer not in peers or "before" not in refs["pyoxigraph_memory"]:
@@ -342,7 +342,7 @@ NOTES = [
     "- **Answers** are compared per class before the cells run (rows or triples of the same "
     "request); a peer that answers differently is marked, and its figures on those classes "
     "are not comparable.",
-    "- **Memory** is the process tree's VmHWM/VmRSS from /proc (gunicorn arbiter + worker "
+    "- **Memory** is the process tree's VmHWM/VmRSS from /proc (HTTP server main process + worker "
     "+ query workers for BorderKG). *Net* subtracts the RSS of the started, still empty "
     "server.",
     "- **Start-up** is process start to the first answer of `ASK {}`; for in-memory peers "

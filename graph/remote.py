@@ -159,7 +159,10 @@ class RemoteStore(Store):
             return [("union-default-graph", "")] if union_default else []
         if dialect == "virtuoso":
             if union_default:
-                return []
+                # Virtuoso's own default is every graph *including* its system graph
+                # (virtrdf:, quad-map metadata): name the data graphs instead
+                return [("default-graph-uri", g) for g in self.named_graphs()] or \
+                    [("default-graph-uri", EMPTY_DEFAULT)]
             # no separate default graph: an empty one, with every graph still nameable
             return [("default-graph-uri", EMPTY_DEFAULT),
                     *(("named-graph-uri", g) for g in self.named_graphs())]
@@ -176,6 +179,8 @@ class RemoteStore(Store):
             raise StoreError(f"remote store sent unreadable results: {exc}") from None
         if form == "ask" and not isinstance(result, bool) and hasattr(result, "variables"):
             return _ask_from_rows(result)
+        if _only_fake_column(result):
+            return _without_columns(result)
         return result
 
     def _select(self, sparql: str) -> list[Any]:
@@ -489,6 +494,20 @@ def _term(value: Any, var: str) -> str:
 def _quad(row: Any, terms: list[str], graph: Any) -> Quad:
     s, p, o = (row[t[1:]] if t.startswith("?") else _parse_term(t) for t in terms)
     return Quad(s, p, o, graph)
+
+
+def _only_fake_column(result: Any) -> bool:
+    """Virtuoso answers ``SELECT *`` over a pattern without variables with a made-up
+    ``_star_fake`` column; SPARQL says such a solution binds nothing."""
+    variables = getattr(result, "variables", None)
+    return variables is not None and [v.value for v in variables] == ["_star_fake"]
+
+
+def _without_columns(result: Any) -> Any:
+    """The same number of solutions, binding no variable."""
+    rows = sum(1 for _ in result)
+    body = '{"head":{"vars":[]},"results":{"bindings":[%s]}}' % ",".join(["{}"] * rows)
+    return parse_query_results(body, QueryResultsFormat.JSON)
 
 
 def _parse_term(text: str) -> Any:
