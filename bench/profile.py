@@ -52,6 +52,9 @@ LAYERS: tuple[tuple[str, str], ...] = (
     ("flask", "Flask"),
     ("werkzeug", "Werkzeug"),
     ("gunicorn", "WSGI server (gunicorn)"),
+    ("server/rsgi", "HTTP adapter and response cache (granian)"),
+    ("server/response_cache", "HTTP adapter and response cache (granian)"),
+    ("granian", "HTTP server (granian)"),
 )
 CONFIGS = ("bkg-best", "bkg-default")
 MIXES = (("point-zipf", 4), ("analyst-distinct", 4), ("analyst-zipf", 4), ("floor-zipf", 4))
@@ -83,7 +86,7 @@ def _process(stack: str) -> str:
         if not frame.startswith("process "):
             break
         depth += 1
-    return {1: "gunicorn arbiter", 2: "request worker"}.get(depth, "query worker")
+    return {1: "HTTP server main process", 2: "request worker"}.get(depth, "query worker")
 
 
 def summarise(stacks: Counter[str]) -> list[str]:

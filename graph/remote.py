@@ -159,10 +159,9 @@ class RemoteStore(Store):
             return [("union-default-graph", "")] if union_default else []
         if dialect == "virtuoso":
             if union_default:
-                # Virtuoso's own default is every graph *including* its system graph
-                # (virtrdf:, quad-map metadata): name the data graphs instead
-                return [("default-graph-uri", g) for g in self.named_graphs()] or \
-                    [("default-graph-uri", EMPTY_DEFAULT)]
+                # every graph, Virtuoso's system graph included (docs/backends.md): naming
+                # the data graphs instead would hide the staging graphs loads go through
+                return []
             # no separate default graph: an empty one, with every graph still nameable
             return [("default-graph-uri", EMPTY_DEFAULT),
                     *(("named-graph-uri", g) for g in self.named_graphs())]

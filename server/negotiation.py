@@ -16,6 +16,7 @@ gets. Rules (RFC 9110 section 12.5.1):
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -141,13 +142,21 @@ def negotiate(table: Sequence[Format], accept: str | None,
                                 f"it can be given as: {names}", parameter="format",
                                 offered=[f.media_type for f in table])
         return fmt, fmt.media_type
-    media_type = choose(offered(table), accept)
+    media_type = _choose_in(tuple(table), accept)
     if media_type is None:
         raise NotAcceptable(f"none of the acceptable media types ({accept}) can be "
                             "produced here; offered: "
                             + ", ".join(f.media_type for f in table),
                             offered=[f.media_type for f in table])
     return format_for(table, media_type), media_type
+
+
+@functools.lru_cache(maxsize=1024)
+def _choose_in(table: tuple[Format, ...], accept: str | None) -> str | None:
+    """``choose`` over a table, remembered: clients send the same few Accept headers,
+    and parsing one costs more than the query of a point lookup (bounded, so varied
+    headers only cost the parse)."""
+    return choose(offered(table), accept)
 
 
 def content_type(media_type: str) -> str:

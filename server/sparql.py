@@ -190,8 +190,10 @@ def public_root() -> str:
     from .app import service
 
     base = service().settings.public_base
-    root = base if base else request.url_root
-    return root if root.endswith("/") else root + "/"
+    if base:
+        return base if base.endswith("/") else base + "/"
+    # what request.url_root gives, without its IRI round trip (a third of a cheap request)
+    return f"{request.scheme}://{request.host}{request.script_root}/"
 
 
 def endpoint_url() -> str:
