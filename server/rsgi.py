@@ -86,39 +86,51 @@ class RSGIAdapter:
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return
-        key = etag = None
-        if self.cache is not None and (key := self.cache.key(scope)) is not None:
-            began = time.perf_counter()
-            answer = self.cache.get(key)
-            if answer is not None:
-                proto.response_bytes(answer.status, answer.headers, answer.body)
-                if self.record is not None:
-                    self.record(scope.method, scope.path, answer.status,
-                                time.perf_counter() - began, len(answer.body))
+        cache = self.cache
+        key = cache.key(scope) if cache is not None else None
+        if cache is not None and key is not None:
+            if self._from_cache(cache, key, scope, proto):
                 return
-            etag = self.cache.etag()
+            etag = cache.etag()  # before the app computes: a racing write makes it stale
+        body = await self._read_body(scope, proto)
+        if body is None:
+            return
+        loop = asyncio.get_running_loop()
+        started, chunks, ready = await loop.run_in_executor(
+            self.pool, self._start, self._environ(scope, body))
+        if chunks is not None:
+            await self._stream(proto, started, chunks, ready, loop)
+            return
+        whole = b"".join(ready)
+        proto.response_bytes(started.status, started.headers, whole)
+        if cache is not None and key is not None:
+            cache.put(key, etag, scope.query_string, started.status, started.headers, whole)
+
+    def _from_cache(self, cache: ResponseCache, key: Any, scope: Any, proto: Any) -> bool:
+        """Answer from the response cache on the event loop, if it holds the answer."""
+        began = time.perf_counter()
+        answer = cache.get(key)
+        if answer is None:
+            return False
+        proto.response_bytes(answer.status, answer.headers, answer.body)
+        if self.record is not None:
+            self.record(scope.method, scope.path, answer.status,
+                        time.perf_counter() - began, len(answer.body))
+        return True
+
+    async def _read_body(self, scope: Any, proto: Any) -> bytes | None:
+        """The body, or None when the request was answered (408) or abandoned."""
         try:
-            body = await asyncio.wait_for(self._body(scope, proto), self.read_timeout)
+            return await asyncio.wait_for(self._body(scope, proto), self.read_timeout)
         except asyncio.TimeoutError:
             error = RequestTimeout(f"the request body did not arrive within "
                                    f"{self.read_timeout:g} s", limit_seconds=self.read_timeout)
             proto.response_bytes(error.status, [("content-type", "application/json"),
                                                 ("connection", "close")],
                                  json.dumps(error.to_dict()).encode())
-            return
         except Exception:  # the client went away while sending
-            return
-        environ = self._environ(scope, body)
-        loop = asyncio.get_running_loop()
-        started, chunks, ready = await loop.run_in_executor(self.pool, self._start, environ)
-        if chunks is None:
-            body = b"".join(ready)
-            proto.response_bytes(started.status, started.headers, body)
-            if key is not None and etag is not None:
-                self.cache.put(key, etag, scope.query_string, started.status,  # type: ignore
-                               started.headers, body)
-            return
-        await self._stream(proto, started, chunks, ready, loop)
+            pass
+        return None
 
     # -- request -------------------------------------------------------------------------
     async def _body(self, scope: Any, proto: Any) -> bytes:
