@@ -153,3 +153,21 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server = LiveServer(args, environ, port).start(data_dir / "server.log")
     yield server
     server.stop()
+
+
+#: one line per reliability family (fuzzing, soak, crash recovery, differential...),
+#: repeated at the end of the run so CI's log shows them even though pytest captures output
+FAMILY_LINES: list[str] = []
+
+
+def report_family(line: str) -> None:
+    """Print a family's summary line now and again in the run's closing summary."""
+    FAMILY_LINES.append(line)
+    print(f"\n{line}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FAMILY_LINES:
+        terminalreporter.section("reliability families")
+        for line in FAMILY_LINES:
+            terminalreporter.write_line(line)

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from client import BorderKG, BorderKGClientError
-from tests.conftest import free_port
+from tests.conftest import free_port, report_family
 
 CHN = "https://w3id.org/borderkg/id/country/CHN"
 OXIGRAPH = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "oxigraph"
@@ -137,19 +137,25 @@ def test_openapi_conformance_with_schemathesis(live_server: Any) -> None:
     skipped = ("/dump.nq.gz", "/analyses/communities", "/analyses/connectors",
                "/analyses/centrality")  # whole-graph work: covered by their own tests
     failures: list[str] = []
+    tried = [0]
+    operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
         if operation.path in skipped:
             continue
+        operations += 1
 
         @given(case=operation.as_strategy())
         @settings(max_examples=4, deadline=None, phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck), database=None)
         def run(case: Any) -> None:
+            tried[0] += 1
             case.call_and_validate(checks=checks)
 
         try:
             run()
         except Exception as exc:  # noqa: BLE001 - collect every operation's failure
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:2000])
+    report_family(f"schemathesis: {tried[0]} inputs tried over {operations} operations, "
+                  f"{len(failures)} failures")
     assert not failures, "\n\n".join(failures)

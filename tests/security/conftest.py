@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ARTICLE, TOKEN, LiveServer, free_port
+from tests.conftest import ARTICLE, TOKEN, LiveServer, free_port, report_family
 
 QUERY_TIMEOUT = 2.0
 BODY_LIMIT = 1 << 20
@@ -102,8 +102,8 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
 
 
 def summary(family: str, tried: int, failures: int, extra: str = "") -> None:
-    """The one-line summary each reliability family prints."""
-    print(f"\n{family}: {tried} inputs tried, {failures} failures{extra}")
+    """The one-line summary each reliability family prints (repeated at the end of the run)."""
+    report_family(f"{family}: {tried} inputs tried, {failures} failures{extra}")
 
 
 def error_of(response: requests.Response) -> dict[str, Any]:

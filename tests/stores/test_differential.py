@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from pyoxigraph import Literal, NamedNode, RdfFormat
 
 from graph.errors import BorderKGError
+from tests.conftest import report_family
 
 from .conftest import make_store
 
@@ -259,9 +260,9 @@ def test_embedded_and_remote_agree(backend: str, request: pytest.FixtureRequest,
         remote.close()
         embedded.close()
     detail = "; ".join(f"{n} {cause}" for cause, n in triaged.most_common())
-    print(f"\ndifferential ({backend}): {tried} queries, {agreed} agree ({refused} refused "
-          f"by both), {sum(triaged.values())} documented differences"
-          f"{' (' + detail + ')' if detail else ''}, {len(unexplained)} unexplained")
+    report_family(f"differential ({backend}): {tried} queries, {agreed} agree ({refused} "
+                  f"refused by both), {sum(triaged.values())} documented differences"
+                  f"{' (' + detail + ')' if detail else ''}, {len(unexplained)} unexplained")
     for cause, example in examples.items():
         print(f"  e.g. {cause}:\n    {example}")
     assert not unexplained, "\n\n".join(unexplained[:5])
