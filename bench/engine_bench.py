@@ -15,6 +15,7 @@ means the native server is faster even with HTTP on top).
 from __future__ import annotations
 
 import argparse
+import itertools
 import socket
 import statistics
 import subprocess
@@ -69,7 +70,7 @@ def main() -> None:
                 requests.post(base + "/store", data=body, timeout=3600,
                               headers={"Content-Type": "application/n-quads"}).raise_for_status()
         draws = Draws(Domains.from_manifest(manifest), "analyst", "distinct", 7)
-        requests_ = [r for _, r in zip(range(args.queries), draws.for_client(0))]
+        requests_ = list(itertools.islice(draws.for_client(0), args.queries))
         ratios = []
         for request in requests_:
             text = parse_qs(urlparse(request.path).query)["query"][0]
@@ -85,8 +86,9 @@ def main() -> None:
                              ).raise_for_status()
                 remote.append(time.perf_counter() - began)
             ratios.append(statistics.median(remote) / statistics.median(local))
-            print(f"{request.cls:13} pyoxigraph in process {statistics.median(local) * 1000:7.1f} ms"
-                  f"   oxigraph serve over HTTP {statistics.median(remote) * 1000:7.1f} ms")
+            local_ms, remote_ms = statistics.median(local) * 1000, statistics.median(remote) * 1000
+            print(f"{request.cls:13} pyoxigraph in process {local_ms:7.1f} ms"
+                  f"   oxigraph serve over HTTP {remote_ms:7.1f} ms")
         print(f"median ratio (serve / in process): {statistics.median(ratios):.2f}")
     finally:
         server.terminate()

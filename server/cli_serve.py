@@ -54,8 +54,8 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
     each worker process after it starts, like gunicorn's workers.
     """
     from granian.constants import Interfaces
-    from granian.log import LogLevels
     from granian.http import HTTP1Settings
+    from granian.log import LogLevels
     from granian.server import Server
 
     def load(_target: str) -> Any:

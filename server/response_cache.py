@@ -32,6 +32,8 @@ from urllib.parse import unquote_plus
 from graph.cache import reusable
 
 MAX_ENTRY_BYTES = 256 << 10
+#: all bodies together: entries x MAX_ENTRY_BYTES could otherwise reach a gigabyte
+MAX_TOTAL_BYTES = 64 << 20
 PATH = "/sparql"
 #: request headers whose presence sends a request past the cache, to the app
 BYPASS_HEADERS = ("if-none-match", "if-modified-since", "authorization", "cookie", "range")
@@ -53,6 +55,7 @@ class ResponseCache:
         self.entries = entries
         self._answers: OrderedDict[Hashable, CachedAnswer] = OrderedDict()
         self._lock = threading.Lock()
+        self._bytes = 0
         self.hits = self.misses = 0
 
     @staticmethod
@@ -87,7 +90,10 @@ class ResponseCache:
         marked = [(k, v) for k, v in headers if k.lower() != "x-borderkg-cache"]
         answer = CachedAnswer(etag, status, [*marked, ("X-BorderKG-Cache", "hit")], body)
         with self._lock:
+            replaced = self._answers.pop(key, None)
+            self._bytes -= len(replaced.body) if replaced else 0
             self._answers[key] = answer
-            self._answers.move_to_end(key)
-            while len(self._answers) > self.entries:
-                self._answers.popitem(last=False)
+            self._bytes += len(body)
+            while len(self._answers) > self.entries or self._bytes > MAX_TOTAL_BYTES:
+                _, evicted = self._answers.popitem(last=False)
+                self._bytes -= len(evicted.body)

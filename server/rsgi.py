@@ -122,7 +122,7 @@ class RSGIAdapter:
         """The body, or None when the request was answered (408) or abandoned."""
         try:
             return await asyncio.wait_for(self._body(scope, proto), self.read_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             error = RequestTimeout(f"the request body did not arrive within "
                                    f"{self.read_timeout:g} s", limit_seconds=self.read_timeout)
             proto.response_bytes(error.status, [("content-type", "application/json"),

@@ -10,8 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -86,7 +87,7 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
 
-    def start(self, log_path: Path, timeout: float = 60) -> "LiveServer":
+    def start(self, log_path: Path, timeout: float = 60) -> LiveServer:
         self.log_path = log_path
         with open(log_path, "ab") as log:
             self.process = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log,

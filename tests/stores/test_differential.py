@@ -123,7 +123,7 @@ def query(draw: Any) -> str:
     if shape == "aggregate":
         key = draw(st.sampled_from(VARS))
         value = draw(st.sampled_from(VARS))
-        agg = draw(st.sampled_from([f"COUNT(*)", f"COUNT(DISTINCT {value})",
+        agg = draw(st.sampled_from(["COUNT(*)", f"COUNT(DISTINCT {value})",
                                     f"SUM(IF(isNumeric({value}), {value}, 0))",
                                     f"MIN(IF(isNumeric({value}), {value}, 1000))",
                                     f"MAX(IF(isNumeric({value}), {value}, -1))"]))
