@@ -56,7 +56,6 @@ class ResponseCache:
         self._answers: OrderedDict[Hashable, CachedAnswer] = OrderedDict()
         self._lock = threading.Lock()
         self._bytes = 0
-        self.hits = self.misses = 0
 
     @staticmethod
     def key(scope: Any) -> Hashable | None:
@@ -74,10 +73,8 @@ class ResponseCache:
         with self._lock:
             answer = self._answers.get(key)
             if answer is None or answer.etag != self.etag():
-                self.misses += 1
                 return None
             self._answers.move_to_end(key)
-            self.hits += 1
             return answer
 
     def put(self, key: Hashable, etag: str, query_string: str, status: int,
