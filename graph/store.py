@@ -274,6 +274,47 @@ class OxigraphStore(Store):
             self._store.bulk_extend(quads)
             self._bump()
 
+    def bulk_load(self, parts: Sequence[IO[bytes]], fmt: RdfFormat, *,
+                  graph: str | None = None, base_iri: str | None = None) -> None:
+        """Bulk-load ``parts`` of one document, each on its own thread, not transactionally.
+
+        Why threads: pyoxigraph's bulk loader parses and sorts on one core per call and
+        releases the GIL, so the parts of a line-based file (N-Triples, N-Quads) cut at
+        line ends load side by side — about twice as fast on two cores. Each call gives
+        its blank nodes fresh identities, so the caller only cuts files without blank
+        nodes. A failing part raises its error with ``part`` set to its index (the first
+        failing part wins); the other parts still load.
+        """
+        kwargs: dict[str, Any] = {"format": fmt, "base_iri": base_iri}
+        if graph or fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
+            kwargs["to_graph"] = _graph_node(graph)
+        errors: dict[int, BaseException] = {}
+
+        def load(index: int, part: IO[bytes]) -> None:
+            try:
+                self._store.bulk_load(part, **kwargs)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, in this thread
+                errors[index] = exc
+
+        with self.write_lock:
+            try:
+                if len(parts) == 1:
+                    load(0, parts[0])
+                else:
+                    threads = [threading.Thread(target=load, args=(i, part), daemon=True)
+                               for i, part in enumerate(parts)]
+                    for thread in threads:
+                        thread.start()
+                    for thread in threads:
+                        thread.join()
+            finally:
+                self._bump()
+        if errors:
+            index = min(errors)
+            exc = errors[index]
+            exc.part = index  # type: ignore[attr-defined]
+            raise exc
+
     def drop_graph(self, graph: str) -> bool:
         with self.write_lock:
             if not graph:

@@ -10,6 +10,7 @@ import pytest
 from pyoxigraph import RdfFormat, parse, serialize
 
 from graph.errors import BadParameter, BadRequest
+from graph import loading
 from graph.loading import load_file, load_files
 from graph.store import OxigraphStore
 
@@ -95,3 +96,43 @@ def test_cli_load_into_disk_store(tmp_path: Path) -> None:
     assert "bad.nt: line 1, column" in failed.stderr
     store = OxigraphStore(tmp_path / "data" / "store")
     assert store.count(EX + "g") == 3 and store.count("") == 0
+
+
+def test_bulk_load_in_parts_matches_one_transaction(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line-based file cut into parts loads the same quads as a transactional load."""
+    monkeypatch.setattr(loading, "PART_BYTES", 4096)
+    lines = [f"<{EX}s{i % 997}> <{EX}p{i % 7}> \"{i}\" <{EX}g{i % 3}> .\n" for i in range(5_000)]
+    path = write(tmp_path / "many.nq", "".join(lines + lines[:100]))  # duplicates too
+    assert len(loading.split_lines(path, RdfFormat.N_QUADS, 4)) == 4
+    parts = OxigraphStore(tmp_path / "parts")
+    whole = OxigraphStore(None)
+    assert load_file(parts, path, bulk=True, progress=False).triples == 5_000
+    load_file(whole, path, progress=False)
+    assert set(parts.engine.quads_for_pattern(None, None, None)) == \
+        set(whole.engine.quads_for_pattern(None, None, None))
+
+
+def test_bulk_load_keeps_blank_nodes_whole(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file with blank nodes is not cut: a label names one node across the file."""
+    monkeypatch.setattr(loading, "PART_BYTES", 1024)
+    body = "".join(f"_:b <{EX}p> \"{i}\" .\n" for i in range(2_000))
+    path = write(tmp_path / "blank.nt", body)
+    assert loading.split_lines(path, RdfFormat.N_TRIPLES, 4) == []
+    store = OxigraphStore(tmp_path / "db")
+    load_file(store, path, bulk=True, progress=False)
+    assert len({q.subject for q in store.engine.quads_for_pattern(None, None, None)}) == 1
+
+
+def test_bulk_error_in_a_later_part_names_the_file_line(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(loading, "PART_BYTES", 2048)
+    lines = [f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(3_000)]
+    lines[2_500] = f"<{EX}s> <{EX}p> .\n"
+    path = write(tmp_path / "bad.nt", "".join(lines))
+    assert len(loading.split_lines(path, RdfFormat.N_TRIPLES, 2)) == 2
+    with pytest.raises(BadRequest) as caught:
+        load_file(OxigraphStore(tmp_path / "db"), path, bulk=True, progress=False)
+    assert caught.value.details["line"] == 2_501
+    assert "line 2501" in caught.value.message
