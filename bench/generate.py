@@ -400,16 +400,6 @@ def dataset_files(label: str, seed: int, work: Path = WORK,
     return base.merged(extra)
 
 
-def iter_lines(path: Path, chunk_bytes: int) -> Iterator[bytes]:
-    """``path`` in chunks of whole lines of about ``chunk_bytes`` (for bounded uploads)."""
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(chunk_bytes)
-            if not block:
-                return
-            yield block + handle.readline()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", help="a size (2k, 100k, 1m, 10m), 'seed' or 'cbp'")

@@ -10,7 +10,7 @@ Every peer is a real server process started here and stopped by its process id:
 * ``bkg-default``   ``borderkg serve`` as shipped: disk store (loaded by ``borderkg load
   --bulk``), killable snapshot-pool executor, result cache of 256;
 * ``bkg-best``      ``borderkg serve --store memory`` with 16 request threads and a result
-  cache of 4096, loaded through the Graph Store Protocol.
+  cache of 4096, loading the files at start-up (``--load``).
 
 A peer reports its load time (files to queryable), its start-up time (process start to the
 first answer) and its process tree's memory from ``/proc``.
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from generate import iter_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -294,25 +293,20 @@ class BorderKG(Peer):
         self.total_seconds = self.load_seconds + self.startup_seconds
 
     def start_memory(self, files: list[Path], data_dir: Path) -> None:
-        started = time.perf_counter()
-        self.spawn(self.command(data_dir, "--store", "memory", "--empty", "--threads", "16",
-                                "--result-cache-size", "4096", "--update-token", TOKEN),
-                   cwd=ROOT)
+        """Start-up and baseline memory from an empty server first; then the server that
+        loads ``files`` at start-up (``--load``), timed from process start to its first
+        answer."""
+        options = ["--store", "memory", "--empty", "--threads", "16",
+                   "--result-cache-size", "4096", "--update-token", TOKEN]
+        self.spawn(self.command(data_dir, *options), cwd=ROOT)
         self.startup_seconds = self.wait_answer()
         self.baseline = self.memory()
+        self.stop()
         began = time.perf_counter()
-        url = f"http://127.0.0.1:{self.port}/graph-store"
-        headers = {"Content-Type": NQUADS, "Authorization": f"Bearer {TOKEN}"}
-        with requests.Session() as session:
-            for path in files:
-                # whole lines, under the default body limit; our files keep blank nodes
-                # (the seed's) within one small file, so chunking cannot split one
-                for chunk in iter_lines(path, 12 << 20):
-                    answer = session.post(url, data=chunk, headers=headers, timeout=3600)
-                    if answer.status_code >= 300:
-                        raise RuntimeError(f"bkg load: {answer.status_code} {answer.text[:500]}")
-        self.load_seconds = time.perf_counter() - began
-        self.total_seconds = time.perf_counter() - started
+        self.spawn(self.command(data_dir, *options, "--load", ",".join(map(str, files))),
+                   cwd=ROOT)
+        self.wait_answer(3600)
+        self.load_seconds = self.total_seconds = time.perf_counter() - began
 
 
 class BorderKGBest(BorderKG):

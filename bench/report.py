@@ -105,7 +105,7 @@ def load_table(size: dict[str, Any]) -> list[str]:
              "|---|---|---:|---:|---:|---:|"]
     how = {"oxigraph": "POST /store (memory)", "virtuoso": "isql ld_dir + rdf_loader_run",
            "rdflib": "parse at start-up", "bkg-default": "borderkg load --bulk (disk)",
-           "bkg-best": "POST /graph-store (memory)"}
+           "bkg-best": "serve --load (memory; process start to first answer)"}
     for name in _peers(size):
         p = peers[name]
         rate = quads / p["load_seconds"] if p["load_seconds"] else float("nan")
@@ -244,7 +244,7 @@ def targets(run: dict[str, Any], peer: str = "bkg-best") -> list[str]:
              _throughput_target(tb, peer, "point-zipf", 0.3, REFERENCE)),
             (f"≥ 30× rdflib-endpoint on the analyst mix ({small['label']})",
              _throughput_target(ts, peer, "analyst-zipf", 30, "rdflib"))]
-    rows.append((f"loading ≥ `oxigraph load` quads/s ({at}), bkg-best: POST /graph-store",
+    rows.append((f"loading ≥ `oxigraph load` quads/s ({at}), bkg-best: `serve --load`",
                  _load_target(big, "bkg-best")))
     rows.append((f"loading ≥ `oxigraph load` quads/s ({at}), bkg-default: "
                  "`borderkg load --bulk`",
@@ -270,19 +270,24 @@ def _load_target(size: dict[str, Any], name: str) -> tuple[str, bool | None]:
 
 
 def _memory_target(size: dict[str, Any], peer: str) -> tuple[str, bool | None]:
-    """Net of each process's own baseline (interpreter, Flask, HTTP server), peak over loading
-    and serving; the gross figures alongside."""
+    """Memory holding the data: the peak up to the end of loading, net of the process's own
+    baseline (interpreter, Flask, HTTP server) — the moment and the way the pyoxigraph
+    reference is measured. The peak over the whole run (query working memory and caches
+    on top) is reported alongside, not judged: the reference runs no queries."""
     refs, peers = size.get("references"), size.get("peers", {})
     if not refs or peer not in peers or "before" not in refs["pyoxigraph_memory"]:
         return "not measured", None
     p, quads = peers[peer], size["quads"]
-    ours = max(p["memory_after_load"]["hwm"], p.get("memory_at_end", {}).get("hwm", 0))
-    ours_net = ours - p.get("memory_before_load", {}).get("rss", 0)
+    baseline = p.get("memory_before_load", {}).get("rss", 0)
+    ours_net = p["memory_after_load"]["hwm"] - baseline
+    run_net = max(p["memory_after_load"]["hwm"],
+                  p.get("memory_at_end", {}).get("hwm", 0)) - baseline
     theirs = refs["pyoxigraph_memory"]["hwm"]
     theirs_net = theirs - refs["pyoxigraph_memory"]["before"]
-    text = (f"net {_fmt(ours_net * 1024 / quads)} vs {_fmt(theirs_net * 1024 / quads)} "
-            f"bytes/quad ({ours_net / theirs_net:.2f}×); gross peak "
-            f"{_fmt(ours * 1024 / quads)} vs {_fmt(theirs * 1024 / quads)}")
+    text = (f"net peak after loading {_fmt(ours_net * 1024 / quads)} vs "
+            f"{_fmt(theirs_net * 1024 / quads)} bytes/quad ({ours_net / theirs_net:.2f}×); "
+            f"over the whole run, queries and caches included: "
+            f"{_fmt(run_net * 1024 / quads)} ({run_net / theirs_net:.2f}×)")
     return text, ours_net <= theirs_net
 
 

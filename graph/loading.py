@@ -12,9 +12,10 @@ pyoxigraph's streaming parser and written:
 * with ``bulk=True`` through pyoxigraph's bulk loader: constant memory and faster, but
   **not transactional** — a failure half-way leaves part of the file loaded. Use it for
   files larger than memory, into a store you can rebuild. A large N-Triples or N-Quads
-  file without blank nodes is cut at line ends into one part per core, loaded side by
-  side (``split_lines``): the loader is single-threaded per call, so this is what makes
-  use of a second core.
+  file without blank nodes is cut at line ends (``split_lines``): on disk into one part
+  per core, loaded side by side (the loader is single-threaded per call, so this is what
+  makes use of a second core); in memory into parts of ``PART_BYTES``, one transaction
+  each, so the peak stays near the data's own size (``OxigraphStore.bulk_load``).
 
 Remote stores get the stream itself (``RemoteStore.load``: Graph Store POST or batched
 INSERT DATA through staging graphs).
@@ -189,7 +190,10 @@ def _write(store: Store, stream: IO[bytes], fmt: RdfFormat, graph: str | None,
 def _bulk(store: OxigraphStore, stream: IO[bytes], fmt: RdfFormat, graph: str | None,
           base_iri: str | None, bar: Progress, path: Path) -> int:
     """Bulk-load ``path`` (already open as ``stream``); the number of quads it added."""
-    spans = split_lines(path, fmt, _cores()) if stream_is_plain(stream) else []
+    size = path.stat().st_size
+    # disk: one part per core, loaded side by side; memory: parts of PART_BYTES in turn
+    count = size // PART_BYTES if store.backend == "memory" else min(_cores(), size // PART_BYTES)
+    spans = split_lines(path, fmt, count) if stream_is_plain(stream) else []
     parts: list[IO[bytes]] = [
         io.BufferedReader(RangeReader(path, start, end, bar.read), BLOCK)
         for start, end in spans] or [stream]
@@ -218,17 +222,16 @@ def stream_is_plain(stream: IO[bytes]) -> bool:
     return not isinstance(stream, gzip.GzipFile)
 
 
-def split_lines(path: Path, fmt: RdfFormat, cores: int) -> list[tuple[int, int]]:
-    """Byte ranges of ``path`` cut at line ends, one per core, for parallel bulk loading;
-    ``[]`` when the file should load as one part.
+def split_lines(path: Path, fmt: RdfFormat, count: int) -> list[tuple[int, int]]:
+    """Byte ranges of ``path`` cut at line ends into about ``count`` equal parts; ``[]``
+    when the file should load as one part.
 
-    One part when: the format is not line-based; the file is under two ``PART_BYTES``;
-    one core; or ``_:`` occurs anywhere (a blank node label is file-wide, but each part
+    One part when: ``count`` is under 2; the format is not line-based; or ``_:`` occurs
+    anywhere (a blank node label is file-wide, but each part
     gives its labels fresh nodes — a literal that merely contains ``_:`` costs only the
     speed-up, never correctness).
     """
     size = path.stat().st_size
-    count = min(cores, size // PART_BYTES)
     if fmt not in LINE_FORMATS or count < 2 or _contains(path, b"_:"):
         return []
     cuts = [0]
@@ -238,7 +241,7 @@ def split_lines(path: Path, fmt: RdfFormat, cores: int) -> list[tuple[int, int]]
             handle.readline()  # to the start of the next line
             cuts.append(min(handle.tell(), size))
     cuts.append(size)
-    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+    return [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
 def _contains(path: Path, needle: bytes) -> bool:
@@ -285,7 +288,7 @@ def in_whole_file(exc: SyntaxError, path: Path, start: int) -> SyntaxError:
         return exc
     lines = _count_lines(path, start)
     message = str(exc.msg if hasattr(exc, "msg") else exc)
-    message = re.sub(r"\bline (\d+)", lambda m: f"line {int(m.group(1)) + lines}", message, 1)
+    message = re.sub(r"\bline (\d+)", lambda m: f"line {int(m.group(1)) + lines}", message, count=1)
     return SyntaxError(message, (str(path), exc.lineno + lines, exc.offset, None))
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .build import build, find_article, is_built
 from .cache import CachingExecutor
+from .errors import ConfigError
 from .executor import InProcessExecutor
+from .loading import load_files
 from .settings import Settings, load_settings
 from .store import Store, open_store
 
@@ -34,6 +37,8 @@ class Service:
         """Open the configured store (building the seed when empty) and its executor."""
         settings = settings or load_settings()
         store = store or open_store(settings)
+        if settings.load:
+            preload(store, settings.load)
         if build_if_empty and not is_built(store):
             report = build(store, find_article(settings.article))
             log.info("built seed graph: %d quads from %s", report.total, report.article)
@@ -50,6 +55,18 @@ class Service:
         if close:
             close()
         self.store.close()
+
+
+def preload(store: Store, paths: list[str]) -> None:
+    """Load ``paths`` before serving (the ``load`` setting); memory store only, because
+    a disk store would get the files again at every start (and blank nodes anew)."""
+    if store.backend != "memory":
+        raise ConfigError(f"the load setting fills the memory store at start-up; the "
+                          f"{store.backend} store keeps its data: load it once with "
+                          "`borderkg load` instead")
+    report = load_files(store, [Path(path) for path in paths], bulk=True, progress=False)
+    for done in report.files:
+        log.info("loaded %s: %s quads in %.1f s", done.path, f"{done.triples:,}", done.seconds)
 
 
 def build_executor(settings: Settings, store: Store) -> Any:

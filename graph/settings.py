@@ -78,6 +78,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", "disk", "Store backend: 'disk' (embedded Oxigraph on disk), 'memory' "
             "(embedded, in memory, lost on exit) or 'remote' (a SPARQL 1.1 endpoint).",
             _choice("disk", "memory", "remote")),
+    Setting("load", [], "Comma-separated RDF files loaded into the memory store at start-up, "
+            "before the first request (N-Triples/N-Quads in parts, each its own transaction, "
+            "which keeps the peak near the data's own size). Memory store only: fill the "
+            "disk store once with `borderkg load`.", _list),
     Setting("remote_query_url", None, "Remote backend: SPARQL query endpoint URL.", _optional_str),
     Setting("remote_update_url", None, "Remote backend: SPARQL update endpoint URL "
             "(default: the query URL).", _optional_str),

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -115,6 +116,7 @@ def serve(settings: Settings, empty: bool) -> None:
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     check_workers(settings)
+    check_load(settings)
     if settings.allow_anonymous_writes:
         click.secho("WARNING: --allow-anonymous-writes: ANYONE who can reach "
                     f"{settings.host}:{settings.port} can change or delete the data.",
@@ -125,6 +127,20 @@ def serve(settings: Settings, empty: bool) -> None:
     click.echo(f"BorderKG on http://{settings.host}:{settings.port}/sparql "
                f"(store: {settings.store}; writes: {writes})", err=True)
     SERVERS[settings.http_server](settings, build_if_empty=not empty)
+
+
+def check_load(settings: Settings) -> None:
+    """Refuse ``--load`` here, in the main process, rather than in a worker that the HTTP
+    server would restart again and again: memory store only, files that exist."""
+    if not settings.load:
+        return
+    if settings.store != "memory":
+        raise click.UsageError("--load fills the memory store at start-up; the "
+                               f"{settings.store} store keeps its data: load it once with "
+                               "`borderkg load` instead")
+    missing = [path for path in settings.load if not Path(path).is_file()]
+    if missing:
+        raise click.UsageError(f"--load: no such file: {', '.join(missing)}")
 
 
 def check_workers(settings: Settings) -> None:

@@ -5,12 +5,14 @@ import gzip
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from pyoxigraph import RdfFormat, parse, serialize
 
-from graph.errors import BadParameter, BadRequest
 from graph import loading
+from graph.errors import BadParameter, BadRequest
 from graph.loading import load_file, load_files
 from graph.store import OxigraphStore
 
@@ -98,14 +100,15 @@ def test_cli_load_into_disk_store(tmp_path: Path) -> None:
     assert store.count(EX + "g") == 3 and store.count("") == 0
 
 
-def test_bulk_load_in_parts_matches_one_transaction(tmp_path: Path,
+@pytest.mark.parametrize("backend", ["disk", "memory"])
+def test_bulk_load_in_parts_matches_one_transaction(tmp_path: Path, backend: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A line-based file cut into parts loads the same quads as a transactional load."""
     monkeypatch.setattr(loading, "PART_BYTES", 4096)
     lines = [f"<{EX}s{i % 997}> <{EX}p{i % 7}> \"{i}\" <{EX}g{i % 3}> .\n" for i in range(5_000)]
     path = write(tmp_path / "many.nq", "".join(lines + lines[:100]))  # duplicates too
     assert len(loading.split_lines(path, RdfFormat.N_QUADS, 4)) == 4
-    parts = OxigraphStore(tmp_path / "parts")
+    parts = OxigraphStore(tmp_path / "parts" if backend == "disk" else None)
     whole = OxigraphStore(None)
     assert load_file(parts, path, bulk=True, progress=False).triples == 5_000
     load_file(whole, path, progress=False)
@@ -125,14 +128,45 @@ def test_bulk_load_keeps_blank_nodes_whole(tmp_path: Path,
     assert len({q.subject for q in store.engine.quads_for_pattern(None, None, None)}) == 1
 
 
-def test_bulk_error_in_a_later_part_names_the_file_line(tmp_path: Path,
+@pytest.mark.parametrize("backend", ["disk", "memory"])
+def test_bulk_error_in_a_later_part_names_the_file_line(tmp_path: Path, backend: str,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(loading, "PART_BYTES", 2048)
     lines = [f"<{EX}s{i}> <{EX}p> \"{i}\" .\n" for i in range(3_000)]
     lines[2_500] = f"<{EX}s> <{EX}p> .\n"
     path = write(tmp_path / "bad.nt", "".join(lines))
     assert len(loading.split_lines(path, RdfFormat.N_TRIPLES, 2)) == 2
+    store = OxigraphStore(tmp_path / "db" if backend == "disk" else None)
     with pytest.raises(BadRequest) as caught:
-        load_file(OxigraphStore(tmp_path / "db"), path, bulk=True, progress=False)
+        load_file(store, path, bulk=True, progress=False)
     assert caught.value.details["line"] == 2_501
+    if backend == "memory":  # parts in order, each a transaction: the ones before stay
+        assert 0 < store.count(None) < 2_500
     assert "line 2501" in caught.value.message
+
+
+def test_serve_load_fills_the_memory_store(start_server: Any, tmp_path: Path) -> None:
+    """``serve --load`` answers from the files' quads at its first request (in parts)."""
+    lines = [f"<{EX}s{i}> <{EX}p> \"{i}\" <{EX}g{i % 2}> .\n" for i in range(3_000)]
+    path = write(tmp_path / "data.nq", "".join(lines))
+    server = start_server(extra=["--empty", "--load", str(path)],
+                          env={"BORDERKG_LOG_LEVEL": "info"})
+    answer = requests.get(server.url + "/sparql", timeout=30, params={
+        "query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s ?p ?o } }"},
+        headers={"Accept": "application/sparql-results+json"})
+    assert answer.status_code == 200
+    assert answer.json()["results"]["bindings"][0]["n"]["value"] == "3000"
+    assert f"loaded {path}" in server.log()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--store", "disk"], "load it once with `borderkg load`"),
+    (["--store", "memory"], "no such file"),
+])
+def test_serve_load_refuses_what_it_cannot_do(tmp_path: Path, extra: list[str],
+                                              message: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", *extra,
+                           "--data-dir", str(tmp_path / "d"), "--port", "1",
+                           "--load", str(tmp_path / "missing.nq")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and message in done.stderr
