@@ -146,8 +146,9 @@ class Progress:
 
 def load_file(store: Store, path: Path, *, graph: str | None = None, fmt: str | None = None,
               base_iri: str | None = None, bulk: bool = False,
-              progress: bool | None = None) -> FileReport:
-    """Load one file; all of it or (unless ``bulk``) nothing of it."""
+              progress: bool | None = None, outcome: str | None = None) -> FileReport:
+    """Load one file; all of it or (unless ``bulk``) nothing of it. ``outcome`` replaces
+    what a syntax error's message says of the store (the default speaks of the file)."""
     engine_format = file_format(path, fmt)
     if graph and engine_format in DATASET_FORMATS:
         raise BadParameter(f"{path.name} is a dataset format ({engine_format.name}); "
@@ -161,7 +162,7 @@ def load_file(store: Store, path: Path, *, graph: str | None = None, fmt: str | 
     try:
         triples = _write(store, stream, engine_format, graph, base_iri, bulk, bar, path)
     except SyntaxError as exc:
-        raise located_error(path, exc, bulk) from None
+        raise located_error(path, exc, bulk, outcome) from None
     except BadRequest as exc:
         raise BadRequest(f"{path}: {exc.message}", file=str(path), **exc.details) from None
     finally:
@@ -302,12 +303,13 @@ def _count_lines(path: Path, end: int) -> int:
     return lines
 
 
-def located_error(path: Path, exc: SyntaxError, bulk: bool = False) -> BadRequest:
+def located_error(path: Path, exc: SyntaxError, bulk: bool = False,
+                  outcome: str | None = None) -> BadRequest:
     """A 400 naming the file, line and column of an RDF syntax error."""
     message = str(exc.msg if hasattr(exc, "msg") else exc)
     where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "unknown position"
-    outcome = ("--bulk: other parts of this file may stay loaded" if bulk
-               else "nothing of this file was loaded")
+    outcome = outcome or ("--bulk: other parts of this file may stay loaded" if bulk
+                          else "nothing of this file was loaded")
     return BadRequest(f"{path}: {where}: {message}; {outcome}",
                       file=str(path), line=exc.lineno, column=exc.offset)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .build import build, find_article, is_built
 from .cache import CachingExecutor
-from .errors import ConfigError
+from .errors import BorderKGError, ConfigError
 from .executor import InProcessExecutor
 from .loading import load_files
 from .settings import Settings, load_settings
@@ -64,7 +64,11 @@ def preload(store: Store, paths: list[str]) -> None:
         raise ConfigError(f"the load setting fills the memory store at start-up; the "
                           f"{store.backend} store keeps its data: load it once with "
                           "`borderkg load` instead")
-    report = load_files(store, [Path(path) for path in paths], bulk=True, progress=False)
+    try:
+        report = load_files(store, [Path(path) for path in paths], bulk=True, progress=False,
+                            outcome="the service does not start")
+    except BorderKGError as exc:
+        raise ConfigError(f"--load: {exc.message}") from None
     for done in report.files:
         log.info("loaded %s: %s quads in %.1f s", done.path, f"{done.triples:,}", done.seconds)
 

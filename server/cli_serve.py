@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from graph.errors import BorderKGError
 from graph.settings import SETTINGS, Settings
 
 from .cli import with_settings
@@ -68,7 +69,11 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
         from .rsgi import RSGIAdapter
 
         follow_parent(os.getppid())
-        service = Service.start(settings, build_if_empty=build_if_empty)
+        try:
+            service = Service.start(settings, build_if_empty=build_if_empty)
+        except BorderKGError as exc:  # one line, not a worker traceback; granian stops
+            log.error("%s", exc.message)
+            os._exit(3)
         app = create_app(settings, service)
         cache = None
         if service.caches_results:

@@ -170,3 +170,16 @@ def test_serve_load_refuses_what_it_cannot_do(tmp_path: Path, extra: list[str],
                            "--load", str(tmp_path / "missing.nq")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_serve_load_syntax_error_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    bad = write(tmp_path / "bad.nt", f"<{EX}a> <{EX}b> <{EX}c> .\n<{EX}a> <{EX}b> .\n")
+    done = subprocess.run([sys.executable, "-m", "server.cli", "serve", "--store", "memory",
+                           "--empty", "--data-dir", str(tmp_path / "d"),
+                           "--port", str(free_port()), "--load", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert f"--load: {bad}: line 2, column" in done.stderr
+    assert "the service does not start" in done.stderr and "Traceback" not in done.stderr
