@@ -42,9 +42,9 @@ from graph.store import OxigraphStore
 store = OxigraphStore(None if target == "memory" else Path(target))
 before = rss()
 started = time.perf_counter()
-if kind == "load":
+if kind in ("load", "load-bulk"):
     from graph.loading import load_file
-    report = load_file(store, path, progress=False)
+    report = load_file(store, path, bulk=kind == "load-bulk", progress=False)
     items, triples = report.triples, report.triples
 else:
     from graph.imports.cbp import import_cbp
@@ -133,11 +133,14 @@ def main() -> None:
             rows.append((name, f"{n / seconds:,.0f} triples/s ({seconds:.1f} s, "
                                "process start included)"))
             print(rows[-1], flush=True)
-        memory = child("load", "memory", nt)
-        rows.append(("load into the in-memory store (in process)",
-                     f"{memory['triples'] / memory['seconds']:,.0f} triples/s; "
-                     f"{memory['rss_delta'] / memory['triples']:.0f} bytes/triple (RSS delta)"))
-        print(rows[-1], flush=True)
+        for kind, label in (("load", "one transaction"),
+                            ("load-bulk", "in parts, as `serve --load` does")):
+            memory = child(kind, "memory", nt)
+            rows.append((f"load into the in-memory store (in process, {label})",
+                         f"{memory['triples'] / memory['seconds']:,.0f} triples/s; "
+                         f"{memory['rss_delta'] / memory['triples']:.0f} bytes/triple "
+                         "(RSS delta)"))
+            print(rows[-1], flush=True)
         for label, target in (("memory", "memory"), ("disk", str(work / "i1"))):
             real = child("import", target, CBP)
             rows.append((f"`import cbp-encounters`, real file ({real['items']:,} rows), {label}",
@@ -164,7 +167,11 @@ NOTES = """Reading the figures:
 - `oxigraph load` is atomic *and* uses the bulk loader (sorted files ingested at the end);
   pyoxigraph offers no such pair, so `borderkg load` chooses between a transaction
   (`Store.extend`, all or nothing, slower on disk, memory grows with the file) and
-  `--bulk` (as fast as `oxigraph load`, not transactional).
+  `--bulk` (not transactional), which cuts a large N-Triples/N-Quads file without blank
+  nodes at line ends into one part per core and bulk-loads the parts side by side — the
+  bulk loader uses one core per call, so on two cores this is what passes `oxigraph load`.
+- Into the memory store, `serve --load` loads such files in parts of 16 MiB, one
+  transaction each: the RSS delta is lower than one transaction over the whole file.
 - On disk the importer's time is the transactional write of RocksDB (the same rows import
   about 8x faster in memory); reading and checking the rows and building the quads in
   Python costs the in-memory figure.

@@ -40,10 +40,11 @@ def term_text(term: Any) -> str:
 def table(header: list[str], rows: list[list[str]], out: IO[str]) -> None:
     """A plain text table, columns padded to their widest cell (capped at 80)."""
     widths = [min(80, max([len(h), *(len(r[i]) for r in rows)])) for i, h in enumerate(header)]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=False))
     out.write(line.rstrip() + "\n" + "  ".join("-" * w for w in widths) + "\n")
     for row in rows:
-        out.write("  ".join(c[:80].ljust(w) for c, w in zip(row, widths)).rstrip() + "\n")
+        cells = (c[:80].ljust(w) for c, w in zip(row, widths, strict=False))
+        out.write("  ".join(cells).rstrip() + "\n")
 
 
 def write_result(result: Any, fmt: str, out: IO[str] = sys.stdout) -> None:

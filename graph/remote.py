@@ -505,7 +505,8 @@ def _only_fake_column(result: Any) -> bool:
 def _without_columns(result: Any) -> Any:
     """The same number of solutions, binding no variable."""
     rows = sum(1 for _ in result)
-    body = '{"head":{"vars":[]},"results":{"bindings":[%s]}}' % ",".join(["{}"] * rows)
+    bindings = ",".join(["{}"] * rows)
+    body = '{"head":{"vars":[]},"results":{"bindings":[' + bindings + ']}}'
     return parse_query_results(body, QueryResultsFormat.JSON)
 
 

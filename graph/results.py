@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
@@ -60,7 +61,8 @@ def json_solutions(variables: Sequence[str], solutions: Iterable[Any]) -> Iterat
     def lines() -> Iterator[str]:
         sep = ""
         for row in _rows(solutions, variables):
-            binding = {v: _json_term(t) for v, t in zip(variables, row) if t is not None}
+            binding = {v: _json_term(t) for v, t in zip(variables, row, strict=True)
+                       if t is not None}
             yield sep + json.dumps(binding, ensure_ascii=False)
             sep = ",\n"
     return _chunked(lines(), f'{{"head":{head},"results":{{"bindings":[\n', "\n]}}\n")
@@ -86,7 +88,8 @@ def _tsv_term(term: Any) -> str:
     if term is None:
         return ""
     if isinstance(term, Triple):
-        return f"<< {_tsv_term(term.subject)} {_tsv_term(term.predicate)} {_tsv_term(term.object)} >>"
+        parts = (_tsv_term(term.subject), _tsv_term(term.predicate), _tsv_term(term.object))
+        return f"<< {' '.join(parts)} >>"
     text = str(term)  # pyoxigraph's str() is the N-Triples/Turtle form
     return text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
@@ -106,7 +109,8 @@ def _xml_term(term: Any) -> str:
         if term.language:
             return f"<literal xml:lang={quoteattr(term.language)}>{escape(term.value)}</literal>"
         if term.datatype.value != XSD_STRING:
-            return f"<literal datatype={quoteattr(term.datatype.value)}>{escape(term.value)}</literal>"
+            datatype = quoteattr(term.datatype.value)
+            return f"<literal datatype={datatype}>{escape(term.value)}</literal>"
         return f"<literal>{escape(term.value)}</literal>"
     if isinstance(term, Triple):
         return (f"<triple><subject>{_xml_term(term.subject)}</subject><predicate>"
@@ -124,9 +128,11 @@ def xml_solutions(variables: Sequence[str], solutions: Iterable[Any]) -> Iterato
     def lines() -> Iterator[str]:
         for row in _rows(solutions, variables):
             cells = "".join(f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
-                            for v, t in zip(variables, row) if t is not None)
+                            for v, t in zip(variables, row, strict=True)
+                            if t is not None)
             yield f"<result>{cells}</result>\n"
-    return _chunked(lines(), f"{XML_HEAD}<head>{head}</head>\n<results>\n", "</results>\n</sparql>\n")
+    return _chunked(lines(), f"{XML_HEAD}<head>{head}</head>\n<results>\n",
+                    "</results>\n</sparql>\n")
 
 
 SOLUTION_WRITERS = {"json": json_solutions, "xml": xml_solutions, "csv": csv_solutions,
@@ -140,7 +146,9 @@ def boolean(value: bool, fmt: str) -> bytes:
         return json.dumps({"head": {}, "boolean": value}).encode()
     if fmt == "xml":
         return f"{XML_HEAD}<head/>\n<boolean>{word}</boolean>\n</sparql>\n".encode()
-    return f"_askResult\r\n{word}\r\n".encode() if fmt == "csv" else f"?_askResult\n{word}\n".encode()
+    if fmt == "csv":
+        return f"_askResult\r\n{word}\r\n".encode()
+    return f"?_askResult\n{word}\n".encode()
 
 
 def graph_chunks(triples: Iterable[Any], fmt: RdfFormat,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -87,7 +88,8 @@ SETTINGS: tuple[Setting, ...] = (
             "(default: the query URL).", _optional_str),
     Setting("remote_graph_store_url", None, "Remote backend: Graph Store Protocol URL, "
             "if the server offers one (used for fast bulk loads).", _optional_str),
-    Setting("remote_user", None, "Remote backend: user name for HTTP authentication.", _optional_str),
+    Setting("remote_user", None, "Remote backend: user name for HTTP authentication.",
+            _optional_str),
     Setting("remote_password", None, "Remote backend: password for HTTP authentication.",
             _optional_str, secret=True),
     Setting("remote_auth", "basic", "Remote backend: HTTP authentication scheme.",

@@ -13,9 +13,10 @@ keyword token is reported, even in a query the engine would later reject.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterator, Literal, Sequence
+from typing import Literal
 from urllib.parse import urljoin
 
 from .errors import QuerySyntaxError

@@ -25,7 +25,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import IO, Any
 
 from pyoxigraph import (
     DefaultGraph,
@@ -40,8 +40,8 @@ from pyoxigraph import Store as _OxStore
 
 from .errors import BadRequest, ConfigError, QuerySyntaxError
 
-QueryResult = Union[QuerySolutions, QueryBoolean, QueryTriples]
-Source = Union[bytes, str, IO[bytes], Path]
+QueryResult = QuerySolutions | QueryBoolean | QueryTriples
+Source = bytes | str | IO[bytes] | Path
 
 
 class Store(ABC):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -51,7 +52,8 @@ def setting_option(setting: Setting) -> Callable[[Callable[..., Any]], Callable[
     flag = "--" + setting.name.replace("_", "-")
     if setting.default is False or setting.default is True:
         return click.option(flag, setting.name, is_flag=True, default=None, help=setting.help)
-    return click.option(flag, setting.name, default=None, help=setting.help + f" [env {setting.env}]")
+    return click.option(flag, setting.name, default=None,
+                        help=setting.help + f" [env {setting.env}]")
 
 
 def with_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -93,7 +95,8 @@ def cli() -> None:
 @with_settings(*STORE_SETTINGS, "article")
 def build(settings: Settings) -> None:
     """Build (or rebuild) the seed graph from the founding article; idempotent."""
-    from graph.build import build as build_seed, find_article
+    from graph.build import build as build_seed
+    from graph.build import find_article
 
     store = open_configured_store(settings)
     report = build_seed(store, find_article(settings.article))
