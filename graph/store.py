@@ -322,19 +322,19 @@ class OxigraphStore(Store):
             finally:
                 self._bump()
         if errors:
-            index = min(errors)
-            exc = errors[index]
-            exc.part = index  # type: ignore[attr-defined]
-            raise exc
+            first = min(errors)
+            failure = errors[first]
+            failure.part = first  # type: ignore[attr-defined]
+            raise failure
 
     def drop_graph(self, graph: str) -> bool:
         with self.write_lock:
             if not graph:
-                existed = next(iter(self._store.quads_for_pattern(None, None, None,
-                                                                  DefaultGraph())), None)
+                first = next(iter(self._store.quads_for_pattern(None, None, None,
+                                                                DefaultGraph())), None)
                 self._store.clear_graph(DefaultGraph())
                 self._bump()
-                return existed is not None
+                return first is not None
             node = NamedNode(graph)
             existed = self._store.contains_named_graph(node)
             if existed:
