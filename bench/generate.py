@@ -24,7 +24,6 @@ import json
 import random
 import re
 import sys
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO

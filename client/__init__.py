@@ -11,7 +11,7 @@ JSON message.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.error import HTTPError
 
 import requests
@@ -79,7 +79,7 @@ class BorderKG:
         wrapper.setReturnFormat(JSON)
         wrapper.setTimeout(int(self.timeout))
         try:
-            return _rows(wrapper.queryAndConvert())
+            return _rows(cast(dict[str, Any], wrapper.queryAndConvert()))
         except HTTPError as exc:
             raise _error_from(exc.code, exc.read().decode("utf-8", "replace")) from None
         except SPARQLWrapperException as exc:
@@ -108,7 +108,8 @@ class BorderKG:
     def named(self, name: str, *, limit: int | None = None, offset: int | None = None,
               **params: Any) -> list[dict[str, Any]]:
         """Rows of the named query ``name`` with ``params`` (IRIs as plain strings)."""
-        args = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in params.items()}
+        args: dict[str, Any] = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                                for k, v in params.items()}
         args |= {k: v for k, v in (("limit", limit), ("offset", offset)) if v is not None}
         return _rows(self._get(f"/queries/{name}", args,
                                "application/sparql-results+json").json())

@@ -33,15 +33,15 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from pyoxigraph import QueryBoolean, QuerySolutions, QueryTriples
+from pyoxigraph import QueryBoolean, QuerySolutions, QueryTriples, RdfFormat
 from pyoxigraph import Store as _OxStore
 
 from . import errors, guard, results
 from .errors import BadRequest, BorderKGError, ConfigError, QueryTimeout, StoreError
 from .formats import GRAPH_FORMATS, RESULT_FORMATS, Format, by_name
-from .store import OxigraphStore, Store
+from .store import OxigraphStore, Store, Substitutions
 
 log = logging.getLogger("borderkg.executor")
 
@@ -56,7 +56,7 @@ class QueryRequest:
     union_default: bool = True
     default_graphs: Sequence[str] | None = None
     named_graphs: Sequence[str] | None = None
-    substitutions: dict[str, Any] | None = None
+    substitutions: Substitutions | None = None
     base_iri: str | None = None
     max_rows: int = 100_000
     timeout: float = 10.0
@@ -113,7 +113,8 @@ def materialise(result: Any, request: QueryRequest, deadline: Deadline) -> Execu
     assert isinstance(result, QueryTriples)
     triples, truncated = _capped(iter(result), request.max_rows, deadline)
     fmt = request.graph_format
-    return ExecutedQuery("graph", fmt, results.graph_chunks(triples, fmt.engine), truncated,
+    engine = cast(RdfFormat, fmt.engine)  # a graph format's engine is an RdfFormat
+    return ExecutedQuery("graph", fmt, results.graph_chunks(triples, engine), truncated,
                          len(triples))
 
 

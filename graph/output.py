@@ -61,7 +61,7 @@ def write_result(result: Any, fmt: str, out: IO[str] = sys.stdout) -> None:
             return
         if fmt not in _RESULTS:
             raise BadParameter(f"format {fmt} is for graphs; use table, csv, tsv, json or xml")
-        out.write(result.serialize(format=_RESULTS[fmt]).decode("utf-8"))
+        out.write((result.serialize(format=_RESULTS[fmt]) or b"").decode("utf-8"))
         return
     if fmt not in _GRAPHS:
         raise BadParameter(f"format {fmt} is for SELECT results; use turtle, ntriples or jsonld")

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import ids
-from .store import Store
+from .store import Store, solutions
 
 BKG = ids.DEF
 QB = "http://purl.org/linked-data/cube#"
@@ -148,7 +148,7 @@ def _months_loaded(store: Store, prop: str, period: str, restriction: str) -> in
     query = PREFIXES + f"""SELECT (COUNT(DISTINCT ?m) AS ?months) WHERE {{
       GRAPH ?g {{ ?o a qb:Observation ; {prop} <{period}> ; bkg:month ?m . {restriction} }}
       {OFFICIAL} }}"""
-    return int(next(iter(store.query(query, union_default=False)))["months"].value)  # type: ignore[call-overload]
+    return int(next(iter(solutions(store.query(query, union_default=False))))["months"].value)
 
 
 def _official_total(store: Store, prop: str, result: Result,
@@ -160,7 +160,7 @@ def _official_total(store: Store, prop: str, result: Result,
                   bkg:citizenship <{result.citizenship}> ;
                   bkg:landBorderRegion <{result.region}> ; bkg:encounterCount ?n . {restriction} }}
       {OFFICIAL} }} GROUP BY ?ds ORDER BY DESC(?count) ?ds"""
-    rows = list(store.query(query, union_default=False))  # type: ignore[call-overload]
+    rows = list(solutions(store.query(query, union_default=False)))
     if not rows or rows[0]["ds"] is None:
         return 0, 0, []
     return int(rows[0]["total"].value), int(rows[0]["count"].value), [rows[0]["ds"].value]

@@ -24,7 +24,7 @@ import io
 import itertools
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
 import requests
@@ -44,7 +44,7 @@ from pyoxigraph import Store as _OxStore
 
 from .errors import BadParameter, BadRequest, ConfigError, QuerySyntaxError, StoreError
 from .sparql_text import analyse, tokens
-from .store import QueryResult, Source, Store, open_source
+from .store import QueryResult, Source, Store, Substitutions, open_source, solutions
 
 STAGING = "urn:x-borderkg:staging:"
 #: graphs Virtuoso creates for itself; never shown as data
@@ -124,7 +124,7 @@ class RemoteStore(Store):
     def query(self, sparql: str, *, union_default: bool = True,
               default_graphs: Sequence[str] | None = None,
               named_graphs: Sequence[str] | None = None,
-              substitutions: dict[str, Any] | None = None,
+              substitutions: Substitutions | None = None,
               base_iri: str | None = None) -> QueryResult:
         form = analyse(sparql, "query").form
         if substitutions:
@@ -186,7 +186,7 @@ class RemoteStore(Store):
         """Rows of an internal SELECT sent without dataset parameters (engine defaults)."""
         response = self._send("POST", self.query_url, data={"query": sparql},
                               headers={"Accept": RESULTS_ACCEPT})
-        return list(self._solutions(response, "select"))  # type: ignore[call-overload]
+        return list(solutions(self._solutions(response, "select")))
 
     def quads(self, subject: Any = None, predicate: Any = None, obj: Any = None,
               graph: Any = None) -> Iterator[Quad]:
@@ -395,7 +395,7 @@ _SYNTAX = re.compile(r"syntax|parse|expected|\d+:\d+", re.I)
 _WHERE = re.compile(r"(\d+):(\d+)")
 
 
-def bind_values(sparql: str, substitutions: dict[Any, Any], form: str | None) -> str:
+def bind_values(sparql: str, substitutions: Mapping[Any, Any], form: str | None) -> str:
     """``sparql`` with a ``VALUES`` block binding ``substitutions`` at the start of its
     WHERE group: the remote equivalent of pyoxigraph's ``substitutions`` (parameters are
     bound as RDF terms, never spliced in as text)."""
@@ -511,7 +511,8 @@ def _without_columns(result: Any) -> Any:
 
 
 def _parse_term(text: str) -> Any:
-    return next(iter(parse_query_results(f"?x\n{text}\n", QueryResultsFormat.TSV)))["x"]
+    parsed = parse_query_results(f"?x\n{text}\n", QueryResultsFormat.TSV)
+    return next(iter(solutions(parsed)))["x"]
 
 
 def _as_query_triples(body: bytes) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, Triple, Variable
 
 from . import ids
-from .store import Store
+from .store import Store, solutions
 
 __all__ = ["ClaimSource", "Description", "Series", "describe", "labels", "series", "term_facts"]
 
@@ -108,8 +108,9 @@ def _claims(store: Store, node: NamedNode) -> tuple[list[ClaimSource], list[Trip
             if t.predicate.value == PROV + "wasDerivedFrom":
                 if t.object not in sentences:
                     sentences[t.object] = _sentence(store, t.object, extra)
-                if sentences[t.object] is not None:
-                    source.sentences.append(sentences[t.object])
+                sentence = sentences[t.object]
+                if sentence is not None:
+                    source.sentences.append(sentence)
         source.sentences.sort(key=lambda s: s.get("number") or 0)
         claims.append(source)
     claims.sort(key=lambda c: (min((s.get("number") or 0 for s in c.sentences), default=0),
@@ -140,7 +141,7 @@ def labels(store: Store, iris: Iterable[str]) -> dict[str, str]:
         values = " ".join(str(NamedNode(i)) for i in wanted[start:start + 200])
         query = (f"SELECT ?s ?p ?l WHERE {{ VALUES ?s {{ {values} }} VALUES ?p "
                  f"{{ {' '.join(f'<{p}>' for p in LABELS)} }} ?s ?p ?l }}")
-        for row in store.query(query):
+        for row in solutions(store.query(query)):
             rank, text = LABELS.index(row["p"].value), row["l"].value
             if row["s"].value not in found or rank < found[row["s"].value][0]:
                 found[row["s"].value] = (rank, text)
@@ -171,7 +172,7 @@ def term_facts(store: Store, description: Description) -> dict[str, Any] | None:
 
 def _count(store: Store, query: str, node: NamedNode) -> int:
     """``?n`` of a one-row count query with ``?term`` bound to ``node``."""
-    rows = list(store.query(query, substitutions={Variable("term"): node}))
+    rows = list(solutions(store.query(query, substitutions={Variable("term"): node})))
     return int(rows[0]["n"].value) if rows else 0
 
 
@@ -218,7 +219,7 @@ def series(store: Store, iri: str) -> list[Series]:
     bind = {Variable("entity"): NamedNode(iri)}
     found: list[Series] = []
     monthly: dict[str, list[tuple[str, float]]] = {}
-    for row in store.query(_OBSERVED, substitutions=bind):
+    for row in solutions(store.query(_OBSERVED, substitutions=bind)):
         month = row["month"].value.rsplit("/", 1)[-1]
         monthly.setdefault(row["dataset"].value, []).append((month, float(row["total"].value)))
     names = labels(store, monthly)
@@ -226,7 +227,7 @@ def series(store: Store, iri: str) -> list[Series]:
         name = names.get(dataset, dataset.rsplit("/", 1)[-1])
         found.append(Series(f"Monthly encounters — {name}", "line", points))
     stated = [(_period_label(row), float(row["n"].value))
-              for row in store.query(_STATED, substitutions=bind)
+              for row in solutions(store.query(_STATED, substitutions=bind))
               if isinstance(row["n"], Literal)]
     if stated:
         found.append(Series("Encounter figures stated by the sources", "bar", stated))

@@ -163,10 +163,10 @@ def graph_chunks(triples: Iterable[Any], fmt: RdfFormat,
         for triple in triples:
             batch.append(triple)
             if len(batch) >= CHUNK_ROWS:
-                yield serialize(batch, format=fmt)
+                yield serialize(batch, format=fmt) or b""
                 batch = []
         if batch:
-            yield serialize(batch, format=fmt)
+            yield serialize(batch, format=fmt) or b""
         return
     buffer = io.BytesIO()
     serialize(list(triples), buffer, fmt, prefixes=prefixes or None)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ids
-from .store import Store
+from .store import Store, solutions
 
 __all__ = ["Hit", "SearchIndex", "fold", "index_for"]
 
@@ -105,7 +105,7 @@ class SearchIndex:
         query = (f"SELECT ?s ?p ?o WHERE {{ {{ VALUES ?p {{ {props} }} ?s ?p ?o }} UNION "
                  f"{{ ?s a <{SENTENCE}> ; <{SENTENCE_TEXT}> ?o BIND(<{SENTENCE_TEXT}> AS ?p) }}"
                  " FILTER(isIRI(?s) && isLiteral(?o)) }")
-        for row in store.query(query):
+        for row in solutions(store.query(query)):
             iri, text = row["s"].value, row["o"].value
             kind = "sentence" if row["p"].value == SENTENCE_TEXT else "label"
             if (iri, text) in seen:
@@ -139,7 +139,7 @@ class SearchIndex:
 
 def _types(store: Store, iris: set[str]) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
-    for row in store.query("SELECT ?s ?t WHERE { ?s a ?t FILTER(isIRI(?t)) }"):
+    for row in solutions(store.query("SELECT ?s ?t WHERE { ?s a ?t FILTER(isIRI(?t)) }")):
         if row["s"].value in iris:
             found.setdefault(row["s"].value, []).append(row["t"].value)
     return {iri: tuple(sorted(set(types))) for iri, types in found.items()}

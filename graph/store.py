@@ -23,7 +23,7 @@ import re
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +35,7 @@ from pyoxigraph import (
     QuerySolutions,
     QueryTriples,
     RdfFormat,
+    Variable,
 )
 from pyoxigraph import Store as _OxStore
 
@@ -42,6 +43,15 @@ from .errors import BadRequest, ConfigError, QuerySyntaxError
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
 Source = bytes | str | IO[bytes] | Path
+#: values bound to a query's variables before evaluation (pyoxigraph's ``substitutions``)
+Substitutions = Mapping[Variable, Any]
+
+
+def solutions(result: QueryResult) -> QuerySolutions:
+    """``result`` of a SELECT query as its solutions (``Store.query`` returns any form)."""
+    if not isinstance(result, QuerySolutions):
+        raise TypeError(f"expected the solutions of a SELECT query, got {type(result).__name__}")
+    return result
 
 
 class Store(ABC):
@@ -75,7 +85,7 @@ class Store(ABC):
     def query(self, sparql: str, *, union_default: bool = True,
               default_graphs: Sequence[str] | None = None,
               named_graphs: Sequence[str] | None = None,
-              substitutions: dict[str, Any] | None = None,
+              substitutions: Substitutions | None = None,
               base_iri: str | None = None) -> QueryResult:
         """Evaluate a SPARQL query; dataset arguments override FROM/FROM NAMED."""
 
@@ -194,7 +204,7 @@ class OxigraphStore(Store):
     def query(self, sparql: str, *, union_default: bool = True,
               default_graphs: Sequence[str] | None = None,
               named_graphs: Sequence[str] | None = None,
-              substitutions: dict[str, Any] | None = None,
+              substitutions: Substitutions | None = None,
               base_iri: str | None = None) -> QueryResult:
         kwargs: dict[str, Any] = {"base_iri": base_iri, "substitutions": substitutions}
         if default_graphs is not None:

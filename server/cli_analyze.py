@@ -23,7 +23,7 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), d
 
 def projection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The projection options shared by every subcommand."""
-    options = [
+    options: list[Any] = [
         click.option("--graph", "graphs", multiple=True, metavar="article|background|all|IRI",
                      help="Graphs to project (default: all)."),
         click.option("--predicate", "predicates", multiple=True, metavar="IRI",

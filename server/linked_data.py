@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from flask import (
@@ -139,7 +139,7 @@ def _layout_context() -> dict[str, Any]:
 
 
 # -- IRIs answer 303 -----------------------------------------------------------------------
-def _see_other(path: str) -> Response:
+def _see_other(path: str) -> Any:
     response = redirect(public_base() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;="), 303)
     response.headers["Vary"] = "Accept"
     return response
@@ -188,7 +188,8 @@ def document(rest: str) -> Any:
         raise NotFound(f"nothing is known about {iri}", iri=iri)
     offers = [HTML, *(f.media_type for f in DOCUMENT_FORMATS)]
     if suffix:
-        media = HTML if suffix == "html" else SUFFIXES[suffix].media_type
+        chosen = SUFFIXES[suffix]
+        media = chosen.media_type if chosen is not None else HTML
     else:
         aliases = {"html": HTML} | {n: f.media_type for f in DOCUMENT_FORMATS
                                     for n in (f.name, *f.extensions) if n != "xml"}
@@ -202,7 +203,7 @@ def document(rest: str) -> Any:
         response = Response(_page(store, description, is_graph), mimetype=HTML)
     else:
         assert fmt is not None
-        body = graph_chunks(description.triples(), fmt.engine, PREFIXES)
+        body = graph_chunks(description.triples(), cast(RdfFormat, fmt.engine), PREFIXES)
         response = Response(body, mimetype=fmt.media_type)
     response.headers["Vary"] = "Accept"
     response.headers["ETag"] = etag
@@ -236,7 +237,7 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
                   for s in resources.series(store, iri)]
     neighbours = (f"/analyses/neighbours.svg?entity={quote(iri, safe='')}&max_nodes=40"
                   if has_route("/analyses/neighbours.svg") and not is_graph else None)
-    comment = next((t.object.value for t in description.outgoing
+    comment = next((getattr(t.object, "value", "") for t in description.outgoing
                     if t.predicate.value in (resources.RDFS + "comment",
                                              resources.DCTERMS + "description")), None)
     return render_template(
@@ -266,7 +267,8 @@ def void() -> Response:
     assert fmt is not None
     triples = void_description(svc.store, public_base(), iri_base())
     prefixes = {"void": "http://rdfs.org/ns/void#", "dcterms": resources.DCTERMS}
-    return Response(graph_chunks(triples, fmt.engine, prefixes), mimetype=fmt.media_type,
+    return Response(graph_chunks(triples, cast(RdfFormat, fmt.engine), prefixes),
+                    mimetype=fmt.media_type,
                     headers={"Vary": "Accept"})
 
 
@@ -277,10 +279,10 @@ def _gzip_nquads(store: Any, batch: int = 20_000) -> Iterator[bytes]:
     for quad in store.quads():
         quads.append(quad)
         if len(quads) >= batch:
-            yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS))
+            yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS) or b"")
             quads = []
     if quads:
-        yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS))
+        yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS) or b"")
     yield compressor.flush()
 
 

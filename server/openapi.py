@@ -110,7 +110,7 @@ RDF_CONTENT = {m: {"schema": {"type": "string"}} for m in (
     "text/turtle", "application/n-triples", "application/rdf+xml")} | {
     "application/ld+json": {"schema": {}}}
 #: what the SPARQL endpoint and the Graph Store may answer: every graph and dataset format
-ALL_RDF_CONTENT = {f.media_type: {"schema": {}} for f in GRAPH_FORMATS}
+ALL_RDF_CONTENT: dict[str, Any] = {f.media_type: {"schema": {}} for f in GRAPH_FORMATS}
 
 
 def _linked_data_paths() -> dict[str, Any]:
@@ -150,7 +150,7 @@ def _search_paths() -> dict[str, Any]:
     }
 
 
-ANALYSES = {
+ANALYSES: dict[str, tuple[str, list[tuple[str, bool, str | None]]]] = {
     "path": ("Shortest paths between two entities", [("from", True, "China"),
                                                      ("to", True, "U.S. Border Patrol"),
                                                      ("k", False, None),

@@ -72,6 +72,7 @@ def run(name: str) -> Any:
     media = negotiate(offers, request.args.get("format"), ALIASES)
     fmt = formats.by_media_type(formats.RESULT_FORMATS,
                                 "application/sparql-results+json" if media == HTML else media)
+    assert fmt is not None  # negotiate() only returns what was offered
     executed = svc.executor.run(QueryRequest(
         text=text, result_format=fmt, graph_format=formats.GRAPH_FORMATS[0],
         union_default=svc.settings.default_graph_union, substitutions=substitutions,

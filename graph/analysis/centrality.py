@@ -196,7 +196,7 @@ def _betweenness(p: Projection, used: str, k: int | None,
                   else nx.betweenness_centrality(g))
         return used, parameters, values
     ig, names = to_igraph(p)
-    sources = random.Random(seed).sample(list(g), k) if sampled else None
+    sources = random.Random(seed).sample(list(g), k) if sampled and k is not None else None
     index = {name: i for i, name in enumerate(names)}
     raw = ig.betweenness(directed=False, sources=[index[s] for s in sources]
                          if sources else None)

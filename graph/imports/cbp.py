@@ -228,6 +228,7 @@ class Rows:
 def rdflib_quads(triples: Iterator[tuple], graph: NamedNode) -> Iterator[Quad]:
     """rdflib triples (from ``graph.intervals``) as pyoxigraph quads."""
     for s, p, o in triples:
+        obj: Literal | NamedNode
         if isinstance(o, RdfLiteral):
             obj = (Literal(str(o), language=o.language) if o.language else
                    Literal(str(o), datatype=NamedNode(str(o.datatype or
