@@ -349,7 +349,9 @@ NOTES = [
     "are not comparable.",
     "- **Memory** is the process tree's VmHWM/VmRSS from /proc (HTTP server main process + worker "
     "+ query workers for BorderKG). *Net* subtracts the RSS of the started, still empty "
-    "server.",
+    "server. The memory target is judged on the peak up to the end of loading (the moment "
+    "the pyoxigraph reference is measured); the tables' peak covers the whole run, query "
+    "working memory and caches included.",
     "- **Start-up** is process start to the first answer of `ASK {}`; for in-memory peers "
     "before loading, for disk peers with the data already loaded.",
 ]
