@@ -30,6 +30,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,7 @@ class SnapshotPoolExecutor:
         self._lock = threading.Lock()
         self._snapshot_lock = threading.Lock()
         self._snapshot: tuple[int, Path] | None = None
+        self._pins: Counter[Path] = Counter()  # snapshots in use by requests (or being made)
         self._closed = False
         self._started = itertools.count(1)
         self.timeouts = self.restarts = 0
@@ -241,21 +243,24 @@ class SnapshotPoolExecutor:
     def run(self, request: QueryRequest) -> ExecutedQuery:
         deadline = Deadline(request.timeout)
         guard.check_shape(request.text)
-        snapshot = self._current_snapshot()
-        while True:
-            worker = self._acquire(deadline)
-            clean = False
-            try:
-                executed = self._exchange(worker, snapshot, request, deadline)
-                clean = True
-                return executed
-            except _Reported as reported:
-                clean = True
-                raise reported.error from None
-            except BrokenPipeError:
-                continue  # the worker died while idle: replaced below, try another
-            finally:
-                self._release(worker, clean)
+        snapshot = self._current_snapshot()  # pinned until this query is answered
+        try:
+            while True:
+                worker = self._acquire(deadline)
+                clean = False
+                try:
+                    executed = self._exchange(worker, snapshot, request, deadline)
+                    clean = True
+                    return executed
+                except _Reported as reported:
+                    clean = True
+                    raise reported.error from None
+                except BrokenPipeError:
+                    continue  # the worker died while idle: replaced below, try another
+                finally:
+                    self._release(worker, clean)
+        finally:
+            self._unpin(snapshot)
 
     def close(self) -> None:
         self._closed = True
@@ -323,29 +328,51 @@ class SnapshotPoolExecutor:
 
     # -- snapshots ---------------------------------------------------------------------
     def _current_snapshot(self) -> Path:
-        """The snapshot of the store's current version, taken now if it is stale."""
+        """The snapshot of the store's current version, taken now if it is stale; pinned
+        for the caller, who unpins it when done (``_unpin``).
+
+        Why pins: ``_collect`` runs in other request threads and deletes every snapshot
+        that is neither current nor open in a worker. Without a pin it could delete a
+        snapshot while it is being written, or one handed to a request whose worker has
+        not opened it yet (a newer write made it stale in between).
+        """
         with self._snapshot_lock:
             if self._snapshot and self._snapshot[0] == self.store.version:
+                self._pin(self._snapshot[1])
                 return self._snapshot[1]
             with self.store.write_lock:  # version and contents must match exactly
                 version = self.store.version
                 target = self.root / f"v{version}-{uuid.uuid4().hex[:8]}"
+                self._pin(target)
                 try:
                     self.store.snapshot(target)  # type: ignore[attr-defined]
                 except OSError as exc:
+                    self._unpin(target)
+                    shutil.rmtree(target, ignore_errors=True)
                     raise StoreError(f"cannot snapshot the store: {exc}") from None
             self._snapshot = (version, target)
         self._collect()
         return target
 
-    def _collect(self) -> None:
-        """Delete snapshots that are neither current nor open in a worker."""
+    def _pin(self, snapshot: Path) -> None:
         with self._lock:
-            keep = {w.snapshot for w in self._workers}
+            self._pins[snapshot] += 1
+
+    def _unpin(self, snapshot: Path) -> None:
+        with self._lock:
+            self._pins[snapshot] -= 1
+            if self._pins[snapshot] <= 0:
+                del self._pins[snapshot]
+
+    def _collect(self) -> None:
+        """Delete snapshots that are neither current, nor open in a worker, nor pinned."""
+        with self._lock:
+            keep = {w.snapshot for w in self._workers} | set(self._pins)
             current = self._snapshot[1] if self._snapshot else None
         keep.add(current)
         for entry in self.root.iterdir():
-            if entry not in keep:
+            # a snapshot being written may sit in "<name>.tmp" until it is complete
+            if entry not in keep and entry.with_suffix("") not in keep:
                 shutil.rmtree(entry, ignore_errors=True)
 
     # -- one query ---------------------------------------------------------------------

@@ -125,3 +125,24 @@ def test_shape_limit_applies_before_the_worker(pool: Any) -> None:
     with pytest.raises(BadRequest, match="too complex"):
         pool.run(request("SELECT * WHERE " + "{" * 10_000 + "}" * 10_000))
     assert pool.restarts == 0
+
+
+def test_a_snapshot_handed_out_survives_until_its_query_is_done(store: OxigraphStore,
+                                                                pool: Any) -> None:
+    """Another request's clean-up must not delete a snapshot a request was given but whose
+    worker has not opened it yet (a write made it stale in between), nor one being written
+    (RocksDB writes a checkpoint as ``<name>.tmp`` first)."""
+    handed = pool._current_snapshot()
+    store.update("INSERT DATA { <http://late> <http://p> 1 }")
+    newer = pool._current_snapshot()  # takes a new snapshot and cleans up
+    assert newer != handed and handed.exists()
+    in_progress = pool.root / "v999-cafe0123"
+    pool._pin(in_progress)
+    (pool.root / "v999-cafe0123.tmp").mkdir()
+    pool._collect()
+    assert (pool.root / "v999-cafe0123.tmp").exists()
+    for snapshot in (handed, newer, in_progress):
+        pool._unpin(snapshot)
+    store.update("INSERT DATA { <http://later> <http://p> 2 }")
+    assert count(pool) == 302
+    assert not handed.exists() and not (pool.root / "v999-cafe0123.tmp").exists()
