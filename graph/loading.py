@@ -228,9 +228,9 @@ def split_lines(path: Path, fmt: RdfFormat, count: int) -> list[tuple[int, int]]
     when the file should load as one part.
 
     One part when: ``count`` is under 2; the format is not line-based; or ``_:`` occurs
-    anywhere (a blank node label is file-wide, but each part
-    gives its labels fresh nodes — a literal that merely contains ``_:`` costs only the
-    speed-up, never correctness).
+    anywhere (a blank node label is file-wide, but each part gives its labels fresh
+    nodes — a literal that merely contains ``_:`` costs only the speed-up, never
+    correctness).
     """
     size = path.stat().st_size
     if fmt not in LINE_FORMATS or count < 2 or _contains(path, b"_:"):

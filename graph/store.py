@@ -304,24 +304,22 @@ class OxigraphStore(Store):
         if graph or fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
             kwargs["to_graph"] = _graph_node(graph)
         errors: dict[int, BaseException] = {}
+        in_memory = self.backend == "memory"
 
-        def load(index: int, part: IO[bytes]) -> None:
+        def load(index: int, part: IO[bytes]) -> bool:
             try:
-                self._store.bulk_load(part, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - re-raised below, in this thread
+                (self._store.load if in_memory else self._store.bulk_load)(part, **kwargs)
+                return True
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, by the caller
                 errors[index] = exc
+                return False
 
         with self.write_lock:
             try:
-                if self.backend == "memory":
+                if in_memory or len(parts) == 1:
                     for index, part in enumerate(parts):
-                        try:
-                            self._store.load(part, **kwargs)
-                        except BaseException as exc:  # noqa: BLE001 - tagged, re-raised below
-                            errors[index] = exc
+                        if not load(index, part):
                             break
-                elif len(parts) == 1:
-                    load(0, parts[0])
                 else:
                     threads = [threading.Thread(target=load, args=(i, part), daemon=True)
                                for i, part in enumerate(parts)]
