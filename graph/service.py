@@ -57,13 +57,24 @@ class Service:
         self.store.close()
 
 
+def load_problem(backend: str, paths: list[str]) -> str | None:
+    """Why the ``load`` setting cannot be used with ``backend`` and ``paths``, or None.
+
+    Memory store only, because a disk store would get the files again at every start (and
+    blank nodes anew); every file must exist.
+    """
+    if backend != "memory":
+        return (f"--load fills the memory store at start-up; the {backend} store keeps its "
+                "data: load it once with `borderkg load` instead")
+    missing = [path for path in paths if not Path(path).is_file()]
+    return f"--load: no such file: {', '.join(missing)}" if missing else None
+
+
 def preload(store: Store, paths: list[str]) -> None:
-    """Load ``paths`` before serving (the ``load`` setting); memory store only, because
-    a disk store would get the files again at every start (and blank nodes anew)."""
-    if store.backend != "memory":
-        raise ConfigError(f"the load setting fills the memory store at start-up; the "
-                          f"{store.backend} store keeps its data: load it once with "
-                          "`borderkg load` instead")
+    """Load ``paths`` before serving (the ``load`` setting)."""
+    problem = load_problem(store.backend, paths)
+    if problem:
+        raise ConfigError(problem)
     try:
         report = load_files(store, [Path(path) for path in paths], bulk=True, progress=False,
                             outcome="the service does not start")

@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -137,15 +136,11 @@ def serve(settings: Settings, empty: bool) -> None:
 def check_load(settings: Settings) -> None:
     """Refuse ``--load`` here, in the main process, rather than in a worker that the HTTP
     server would restart again and again: memory store only, files that exist."""
-    if not settings.load:
-        return
-    if settings.store != "memory":
-        raise click.UsageError("--load fills the memory store at start-up; the "
-                               f"{settings.store} store keeps its data: load it once with "
-                               "`borderkg load` instead")
-    missing = [path for path in settings.load if not Path(path).is_file()]
-    if missing:
-        raise click.UsageError(f"--load: no such file: {', '.join(missing)}")
+    from graph.service import load_problem
+
+    problem = load_problem(settings.store, settings.load) if settings.load else None
+    if problem:
+        raise click.UsageError(problem)
 
 
 def check_workers(settings: Settings) -> None:
