@@ -30,13 +30,13 @@ repeated query costs a dictionary lookup.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import BadRequest, Forbidden
-from .sparql_text import SparqlText, Token, tokens, unescape_codepoints
+from .errors import BadRequest, Forbidden, PayloadTooLarge
+from .sparql_text import Kind, SparqlText, Token, analyse, tokens, unescape_codepoints
 
 #: deepest bracket nesting accepted ({ ( [); the engine crashed at ~3,000
 MAX_NESTING = 100
@@ -47,6 +47,30 @@ _STRUCTURAL_PUNCT = set("{.;|&+-*/!^=<>")
 _STRUCTURAL_WORDS = {"UNION", "OPTIONAL", "MINUS", "FILTER", "BIND", "GRAPH", "SERVICE",
                      "EXISTS"}
 _OPEN, _CLOSE = "{([", "})]"
+
+
+def admit(text: str, kind: Kind, settings: Any, store: Any, *,
+          base_iri: str | None = None,
+          dataset_params: Mapping[str, Sequence[str]] | None = None) -> SparqlText:
+    """The one policy decision for a client's SPARQL text: what it is, if it may run.
+
+    Every entry point (``/sparql``, ``borderkg query``, named queries given as text) asks
+    this function and only this one. ``base_iri`` is the base the engine will be given, so
+    relative IRIs are resolved as the engine resolves them. ``dataset_params`` are the
+    protocol's ``default-graph-uri``/``named-graph-uri``/``using-*`` parameters.
+    Raises ``PayloadTooLarge`` (413), ``BadRequest`` (400) or ``Forbidden`` (403).
+    """
+    limit = int(settings.get("max_query_bytes") or 0)
+    if limit and len(text) > limit // 4 and len(text.encode("utf-8")) > limit:
+        raise PayloadTooLarge(f"the {kind} text is over the max_query_bytes limit of "
+                              f"{limit:,} bytes; send bulk data through the Graph Store "
+                              "protocol", limit_bytes=limit)
+    info = analyse(text, kind, base_iri)
+    check = check_query if kind == "query" else check_update
+    check(info, settings, store, text)
+    for name, iris in (dataset_params or {}).items():
+        check_graph_iris(name, iris, settings, store)
+    return info
 
 
 def check_query(info: SparqlText, settings: Any, store: Any, text: str | None = None) -> None:

@@ -120,6 +120,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_rows", 100_000, "Most result rows (or triples) one response carries; a "
             "truncated result says so in the X-BorderKG-Truncated header.", int),
     Setting("max_body_bytes", 16 * 1024 * 1024, "Largest request body accepted (413 above).", int),
+    Setting("max_query_bytes", 1024 * 1024, "Largest SPARQL query or update text accepted, "
+            "in UTF-8 bytes (413 above); bulk data goes through the Graph Store protocol.", int),
     Setting("default_graph_union", True, "When true, the default graph of a query is the "
             "union of all graphs; when false, only the store's own default graph.", _bool),
     Setting("allowed_service_hosts", [], "Comma-separated hosts that SERVICE may call. "

@@ -134,10 +134,12 @@ def unescape_codepoints(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def analyse(text: str, kind: Kind) -> SparqlText:
-    """Lex ``text`` and report its form, prologue, dataset clauses, SERVICE and LOAD."""
+def analyse(text: str, kind: Kind, base: str | None = None) -> SparqlText:
+    """Lex ``text`` and report its form, prologue, dataset clauses, SERVICE and LOAD;
+    ``base`` is the base IRI the engine is given (relative IRIs resolve against it)."""
     toks = list(tokens(unescape_codepoints(text)))
     resolver = _Resolver()
+    resolver.base = base
     form: str | None = None
     dataset: list[tuple[str, str]] = []
     services: list[str | None] = []
