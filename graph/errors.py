@@ -76,6 +76,12 @@ class UnsupportedMediaType(BorderKGError):
     status, code = 415, "unsupported-media-type"
 
 
+class TooManyRequests(BorderKGError):
+    """The client already holds its share of the query workers; others must not wait."""
+
+    status, code = 429, "too-many-requests"
+
+
 class QueryTimeout(BorderKGError):
     status, code = 503, "query-timeout"
 

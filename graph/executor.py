@@ -42,6 +42,7 @@ from pyoxigraph import Store as _OxStore
 from . import errors, guard, results
 from .errors import BadRequest, BorderKGError, ConfigError, QueryTimeout, StoreError
 from .formats import GRAPH_FORMATS, RESULT_FORMATS, Format, by_name
+from .sandbox import deny_network
 from .store import OxigraphStore, Store, Substitutions
 
 log = logging.getLogger("borderkg.executor")
@@ -61,6 +62,10 @@ class QueryRequest:
     base_iri: str | None = None
     max_rows: int = 100_000
     timeout: float = 10.0
+    #: who asked (the client's address): what one client may hold is bounded
+    client: str | None = None
+    #: whether evaluation may open sockets (only for SERVICE to allowed hosts)
+    network: bool = False
 
 
 @dataclass
@@ -84,7 +89,7 @@ class Deadline:
 
     def check(self) -> None:
         if time.monotonic() > self.at:
-            raise QueryTimeout(f"query stopped after its time limit of {self.seconds:g} s",
+            raise QueryTimeout(f"query stopped after its time limit of {self.seconds:.3g} s",
                                limit_seconds=self.seconds)
 
 
@@ -171,9 +176,9 @@ class _Reported(Exception):
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, ctx: Any, ident: int) -> None:
+    def __init__(self, ctx: Any, ident: int, sandbox: bool = True) -> None:
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_worker_main, args=(child,), daemon=True,
+        self.process = ctx.Process(target=_worker_main, args=(child, sandbox), daemon=True,
                                    name=f"borderkg-query-{ident}")
         self.process.start()
         child.close()
@@ -216,13 +221,16 @@ class SnapshotPoolExecutor:
 
     kind = "snapshot-pool"
 
-    def __init__(self, store: Store, workers: int = 2, snapshot_dir: Path | None = None) -> None:
+    def __init__(self, store: Store, workers: int = 2, snapshot_dir: Path | None = None,
+                 sandbox: bool = True) -> None:
         path = getattr(store, "path", None)
         if path is None or not hasattr(store, "snapshot"):
             raise ConfigError("the snapshot pool needs the on-disk store")
         self.store = store
         self.size = max(1, int(workers))
-        self.root = Path(snapshot_dir or Path(path).parent / "snapshots")
+        self.sandbox = sandbox
+        self.root = Path(snapshot_dir or Path(path).parent /
+                         ("snapshots" if sandbox else "snapshots-network"))
         shutil.rmtree(self.root, ignore_errors=True)  # leftovers of an earlier run
         self.root.mkdir(parents=True, exist_ok=True)
         self._ctx = multiprocessing.get_context("forkserver")
@@ -281,7 +289,7 @@ class SnapshotPoolExecutor:
     def _spawn(self) -> None:
         if self._closed:
             return
-        worker = _Worker(self._ctx, next(self._started))
+        worker = _Worker(self._ctx, next(self._started), self.sandbox)
         if not worker.wait_ready(READY_SECONDS):
             if not self._closed:
                 log.error("query worker %s did not start", worker.process.name)
@@ -307,7 +315,7 @@ class SnapshotPoolExecutor:
                 worker = self._idle.get(timeout=max(remaining, 0.001))
             except queue.Empty:
                 raise QueryTimeout(f"no query worker became free within the time limit of "
-                                   f"{deadline.seconds:g} s; the service is busy",
+                                   f"{deadline.seconds:.3g} s; the service is busy",
                                    limit_seconds=deadline.seconds) from None
             if worker.idle_and_alive():
                 return worker
@@ -403,7 +411,7 @@ class SnapshotPoolExecutor:
             if remaining <= 0 or not worker.conn.poll(remaining):
                 self.timeouts += 1
                 raise QueryTimeout(f"query stopped after its time limit of "
-                                   f"{deadline.seconds:g} s", limit_seconds=deadline.seconds)
+                                   f"{deadline.seconds:.3g} s", limit_seconds=deadline.seconds)
             message = worker.conn.recv()
         except (EOFError, ConnectionResetError):
             log.warning("query worker %s died (exit %s)", worker.process.name,
@@ -476,8 +484,10 @@ def _watchdog(parent: int, state: _WorkerState) -> None:
             os._exit(3)
 
 
-def _worker_main(conn: Any) -> None:
+def _worker_main(conn: Any, sandbox: bool = True) -> None:
     state = _WorkerState()
+    if sandbox:
+        deny_network()  # before any query: nothing it evaluates can open a socket
     threading.Thread(target=_watchdog, args=(os.getppid(), state), daemon=True).start()
     try:
         conn.send(("ready",))

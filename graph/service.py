@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .admission import ClientGate, NetworkRouter
 from .build import build, find_article, is_built
 from .cache import CachingExecutor
 from .errors import BorderKGError, ConfigError
-from .executor import InProcessExecutor
+from .executor import InProcessExecutor, SnapshotPoolExecutor
+from .fork_pool import ForkPoolExecutor
 from .loading import load_files
+from .sandbox import SandboxedThreads
 from .settings import Settings, load_settings
 from .store import Store, open_store
 
@@ -30,6 +33,8 @@ class Service:
     store: Store
     executor: Any
     extras: dict[str, Any] = field(default_factory=dict)
+    #: where clients' updates run: threads that cannot open sockets
+    update_threads: SandboxedThreads = field(default_factory=SandboxedThreads)
 
     @classmethod
     def start(cls, settings: Settings | None = None, store: Store | None = None,
@@ -44,6 +49,15 @@ class Service:
             log.info("built seed graph: %d quads from %s", report.total, report.article)
         return cls(settings, store, build_executor(settings, store))
 
+    def update(self, text: str, base_iri: str | None = None) -> None:
+        """Run a client's SPARQL update: on a local store in a thread that cannot open
+        sockets (the engine would make LOAD and SERVICE requests itself), so the policy
+        is not the only wall between an update and the network."""
+        if self.store.backend == "remote":
+            self.store.update(text, base_iri=base_iri)
+            return
+        self.update_threads.call(self.store.update, text, base_iri=base_iri)
+
     @property
     def caches_results(self) -> bool:
         """Whether answers may be reused while the store's etag is unchanged (never for a
@@ -54,6 +68,7 @@ class Service:
         close = getattr(self.executor, "close", None)
         if close:
             close()
+        self.update_threads.close()
         self.store.close()
 
 
@@ -85,29 +100,35 @@ def preload(store: Store, paths: list[str]) -> None:
 
 
 def build_executor(settings: Settings, store: Store) -> Any:
-    """The store's executor behind the result cache (none for remote stores, whose
-    contents can change behind our back)."""
+    """The store's executor: per-client bounds, then the result cache (none for remote
+    stores, whose contents can change behind our back)."""
     executor = make_executor(settings, store)
+    if store.backend != "remote" and settings.client_queries > 0:
+        executor = ClientGate(executor, settings.client_queries)
     if settings.result_cache_size > 0 and store.backend != "remote":
         return CachingExecutor(executor, store, settings.result_cache_size)
     return executor
 
 
 def make_executor(settings: Settings, store: Store) -> Any:
-    """The executor for this store: killable worker processes where the store allows.
+    """The executor for this store: sandboxed, killable worker processes where the store
+    is local, so a query past ``query_timeout`` is stopped (503) and no query can open a
+    socket (``graph.sandbox``):
 
-    * disk: ``SnapshotPoolExecutor`` — ``query_workers`` processes over snapshots; a
-      query past ``query_timeout`` is killed and answered 503 (workers start in the
-      background, so start-up is not slowed);
-    * memory: ``InProcessExecutor`` — the deadline is cooperative only: lazy results are
-      cut at the limit, but a blocking operator (ORDER BY, GROUP BY, COUNT over a cross
-      product) cannot be interrupted and holds its request thread until it finishes.
-      Use the disk backend (the default) wherever queries are untrusted;
-    * remote: ``InProcessExecutor`` — the remote server applies its own limits and the
-      HTTP client gives up after the store's request timeout.
+    * disk: ``SnapshotPoolExecutor`` — ``query_workers`` processes over snapshots
+      (started in the background, so start-up is not slowed);
+    * memory: ``ForkPoolExecutor`` — ``query_workers`` children forked from this process,
+      which read the store copy-on-write;
+    * both: queries whose SERVICE calls the policy allowed go to one worker that may use
+      the network (made on first need);
+    * remote: ``InProcessExecutor`` — the remote server evaluates and applies its own
+      limits; the HTTP client gives up after the store's request timeout.
     """
-    from .executor import SnapshotPoolExecutor
-
     if store.backend == "disk":
-        return SnapshotPoolExecutor(store, settings.query_workers)
+        return NetworkRouter(
+            SnapshotPoolExecutor(store, settings.query_workers),
+            lambda: SnapshotPoolExecutor(store, 1, sandbox=False))
+    if store.backend == "memory":
+        return NetworkRouter(ForkPoolExecutor(store, settings.query_workers),
+                             lambda: ForkPoolExecutor(store, 1, sandbox=False))
     return InProcessExecutor(store)

@@ -115,8 +115,11 @@ SETTINGS: tuple[Setting, ...] = (
             "For local testing only.", _bool),
     Setting("query_timeout", 10.0, "Seconds a query may run before it is stopped and "
             "answered 503.", float),
-    Setting("query_workers", 2, "Processes that evaluate queries (killable on timeout) "
-            "for the disk backend.", int),
+    Setting("query_workers", 2, "Processes that evaluate queries, sandboxed (no network) "
+            "and killed at their time limit, for the disk and memory stores.", int),
+    Setting("client_queries", 1, "Queries one client (by address) may have evaluating at "
+            "once; more wait briefly, then get 429 (0: no limit). Keeps one client's runaway "
+            "queries from holding every query worker.", int),
     Setting("max_rows", 100_000, "Most result rows (or triples) one response carries; a "
             "truncated result says so in the X-BorderKG-Truncated header.", int),
     Setting("max_body_bytes", 16 * 1024 * 1024, "Largest request body accepted (413 above).", int),

@@ -54,6 +54,9 @@ def service() -> Service:
 def error_response(error: BorderKGError) -> Any:
     response = jsonify(error.to_dict())
     response.status_code = error.status
+    retry = error.details.get("retry_after")
+    if retry is not None or error.status == 503:
+        response.headers["Retry-After"] = str(retry if retry is not None else 1)
     return response
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from graph import description, guard
 from graph.cache import reusable
-from graph.errors import BadRequest, Forbidden, NotAcceptable, QueryTimeout, UnsupportedMediaType
+from graph.errors import BadRequest, NotAcceptable, QueryTimeout, UnsupportedMediaType
 from graph.executor import ExecutedQuery, QueryRequest
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
 from graph.results import graph_chunks
@@ -241,6 +242,7 @@ def run_query(op: Operation) -> Response:
     from .app import service
 
     svc = service()
+    began = time.monotonic()  # the policy's own work counts inside the time limit
     _refuse_foreign(op, UPDATE_DATASET, "query")
     info = _guard("query", op.text, op.params)
     result_fmt, result_type = _negotiated(RESULT_FORMATS, info.form in ("select", "ask"), op)
@@ -258,7 +260,8 @@ def run_query(op: Operation) -> Response:
                          default_graphs=defaults if protocol_dataset else None,
                          named_graphs=named if protocol_dataset else None,
                          base_iri=endpoint_url(), max_rows=svc.settings.max_rows,
-                         timeout=svc.settings.query_timeout)
+                         timeout=_remaining(svc.settings.query_timeout, began),
+                         client=request.remote_addr, network=bool(info.services))
     try:
         executed = svc.executor.run(query)
     except QueryTimeout:
@@ -267,6 +270,15 @@ def run_query(op: Operation) -> Response:
     media = result_type if executed.format is result_fmt else \
         graph_type if executed.format is graph_fmt else executed.format.media_type
     return _answer(executed, media, etag, svc.settings.max_rows)
+
+
+def _remaining(limit: float, began: float) -> float:
+    """What is left of the time limit after the policy's checks (503 when nothing)."""
+    left = limit - (time.monotonic() - began)
+    if left <= 0:
+        raise QueryTimeout(f"query stopped after its time limit of {limit:g} s (spent "
+                           "checking the text)", limit_seconds=limit)
+    return left
 
 
 def _not_modified(etag: str) -> Response:
@@ -324,7 +336,7 @@ def run_update(op: Operation) -> Response:
     elif svc.settings.default_graph_union and not info.dataset_keywords():
         text = union_dataset(text, svc.store.named_graphs())
     _guard("update", op.text, op.params)
-    svc.store.update(text, base_iri=endpoint_url())
+    svc.update(text, base_iri=endpoint_url())
     return empty(204)
 
 

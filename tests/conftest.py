@@ -77,6 +77,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _SourceAdapter(requests.adapters.HTTPAdapter):
+    """Connections from one loopback source address: the server tells clients apart by
+    address, so a test speaks as another client from 127.0.0.2, 127.0.0.3, ..."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_session(address: str) -> requests.Session:
+    """A ``requests`` session whose connections come from loopback ``address``."""
+    session = requests.Session()
+    adapter = _SourceAdapter(address)
+    session.mount("http://", adapter)
+    return session
+
+
 class LiveServer:
     """A real ``borderkg serve`` process on loopback."""
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, client_session
 
 from .conftest import BODY_LIMIT, QUERY_TIMEOUT, Endpoint, error_of, start
 
@@ -33,7 +33,8 @@ def test_timeout_503_while_another_client_is_served(endpoint: Endpoint) -> None:
 
         def simple() -> None:
             time.sleep(0.5)
-            response = requests.post(endpoint.url + "/sparql", data=unique_ask(), timeout=30,
+            response = client_session("127.0.0.2").post(
+                endpoint.url + "/sparql", data=unique_ask(), timeout=30,
                                      headers={"Content-Type": "application/sparql-query"})
             other.update(status=response.status_code, at=time.monotonic())
 
