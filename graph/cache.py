@@ -23,6 +23,10 @@ from .executor import ExecutedQuery, QueryRequest
 from .store import Store
 
 MAX_ENTRY_BYTES = 1 << 20
+#: all entries together, keys (query texts) included
+MAX_TOTAL_BYTES = 64 << 20
+#: longer query texts are never kept as keys (they would dominate the byte budget)
+MAX_KEY_TEXT = 64 << 10
 #: functions whose value changes from call to call: a query using one is never reused
 #: (matched on the raw text, so a mention in a comment or literal also disables reuse)
 VOLATILE = re.compile(r"\b(RAND|NOW|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)
@@ -40,6 +44,7 @@ class _Entry:
     body: bytes
     truncated: bool
     rows: int
+    size: int = 0
 
 
 def request_key(request: QueryRequest, etag: str) -> Hashable:
@@ -61,6 +66,7 @@ class CachingExecutor:
         self.entries, self.max_entry_bytes = entries, max_entry_bytes
         self._cache: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
+        self._bytes = 0
         self.hits = self.misses = 0
 
     @property
@@ -68,7 +74,7 @@ class CachingExecutor:
         return f"cached {getattr(self.inner, 'kind', 'executor')}"
 
     def run(self, request: QueryRequest) -> ExecutedQuery:
-        if not reusable(request.text):
+        if len(request.text) > MAX_KEY_TEXT or not reusable(request.text):
             return self.inner.run(request)
         key = request_key(request, self.store.etag)
         with self._lock:
@@ -98,19 +104,28 @@ class CachingExecutor:
                     chunks = None
             yield chunk
         if chunks is not None:
-            self._store(key, _Entry(executed.form, executed.format, b"".join(chunks),
-                                    executed.truncated, executed.rows))
+            body = b"".join(chunks)
+            self._store(key, _Entry(executed.form, executed.format, body, executed.truncated,
+                                    executed.rows, len(body) + 2 * len(str(key[0]))))
 
     def _store(self, key: Hashable, entry: _Entry) -> None:
         with self._lock:
+            replaced = self._cache.pop(key, None)
+            self._bytes += entry.size - (replaced.size if replaced else 0)
             self._cache[key] = entry
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.entries:
-                self._cache.popitem(last=False)
+            while len(self._cache) > self.entries or self._bytes > MAX_TOTAL_BYTES:
+                _, evicted = self._cache.popitem(last=False)
+                self._bytes -= evicted.size
+
+    @property
+    def bytes(self) -> int:
+        """What the entries hold, keys included (bounded by ``MAX_TOTAL_BYTES``)."""
+        return self._bytes
 
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._bytes = 0
 
     def close(self) -> None:
         close = getattr(self.inner, "close", None)

@@ -40,9 +40,16 @@ from pyoxigraph import QueryBoolean, QuerySolutions, QueryTriples, RdfFormat
 from pyoxigraph import Store as _OxStore
 
 from . import errors, guard, results
-from .errors import BadRequest, BorderKGError, ConfigError, QueryTimeout, StoreError
+from .errors import (
+    BadRequest,
+    BorderKGError,
+    ConfigError,
+    QueryTimeout,
+    ServiceUnavailable,
+    StoreError,
+)
 from .formats import GRAPH_FORMATS, RESULT_FORMATS, Format, by_name
-from .sandbox import deny_network
+from .sandbox import deny_network, network_refused
 from .store import OxigraphStore, Store, Substitutions
 
 log = logging.getLogger("borderkg.executor")
@@ -419,7 +426,8 @@ class SnapshotPoolExecutor:
             raise BadRequest("the query engine stopped while evaluating this query (it is "
                              "probably too complex); simplify it") from None
         if message[0] == "crash":
-            raise RuntimeError(f"query worker failed:\n{message[1]}")
+            raise _Reported(ServiceUnavailable(f"the query failed in its worker: "
+                                               f"{message[1].strip().splitlines()[-1]}"))
         return message
 
 
@@ -522,11 +530,14 @@ def _evaluate(conn: Any, store: _SnapshotStore, payload: dict[str, Any]) -> None
         payload["union_default"], payload["default_graphs"], payload["named_graphs"],
         payload["substitutions"], payload["base_iri"], payload["max_rows"], payload["timeout"])
     deadline = Deadline(request.timeout)
-    result = store.query(request.text, union_default=request.union_default,
-                         default_graphs=request.default_graphs,
-                         named_graphs=request.named_graphs,
-                         substitutions=request.substitutions, base_iri=request.base_iri)
-    executed = materialise(result, request, deadline)
+    try:
+        result = store.query(request.text, union_default=request.union_default,
+                             default_graphs=request.default_graphs,
+                             named_graphs=request.named_graphs,
+                             substitutions=request.substitutions, base_iri=request.base_iri)
+        executed = materialise(result, request, deadline)
+    except PermissionError as exc:
+        raise network_refused(exc) from None
     conn.send(("header", executed.form, executed.truncated, executed.rows))
     for chunk in executed.body:
         conn.send(("chunk", chunk))

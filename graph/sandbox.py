@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from . import errors
-from .errors import BorderKGError, ConfigError, QueryTimeout, ServiceUnavailable
+from .errors import BorderKGError, ConfigError, Forbidden, QueryTimeout, ServiceUnavailable
 
 T = TypeVar("T")
 
@@ -118,6 +118,13 @@ def deny_network() -> None:
         code_ = ctypes.get_errno()
         raise ConfigError(f"cannot install the evaluation sandbox: {os.strerror(code_)}")
     _local.sandboxed = True
+
+
+def network_refused(exc: OSError) -> Forbidden:
+    """The error for an evaluation whose attempt to open a socket the filter refused."""
+    return Forbidden("the query engine tried to open a network connection, which "
+                     "evaluation is never allowed to do (SERVICE is refused unless its host "
+                     f"is in allowed_service_hosts): {exc}", setting="allowed_service_hosts")
 
 
 def sandboxed() -> bool:

@@ -18,7 +18,7 @@ from .errors import BorderKGError, ConfigError
 from .executor import InProcessExecutor, SnapshotPoolExecutor
 from .fork_pool import ForkPoolExecutor
 from .loading import load_files
-from .sandbox import SandboxedThreads
+from .sandbox import SandboxedThreads, network_refused
 from .settings import Settings, load_settings
 from .store import Store, open_store
 
@@ -56,7 +56,10 @@ class Service:
         if self.store.backend == "remote":
             self.store.update(text, base_iri=base_iri)
             return
-        self.update_threads.call(self.store.update, text, base_iri=base_iri)
+        try:
+            self.update_threads.call(self.store.update, text, base_iri=base_iri)
+        except PermissionError as exc:
+            raise network_refused(exc) from None
 
     @property
     def caches_results(self) -> bool:

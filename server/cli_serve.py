@@ -85,7 +85,7 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
                     interface=Interfaces.RSGI, workers=settings.workers, websockets=False,
                     http1_settings=HTTP1Settings(header_read_timeout=header_ms),
                     log_access=False, log_level=LogLevels(settings.log_level),
-                    workers_kill_timeout=5)
+                    workers_kill_timeout=5, respawn_failed_workers=True, respawn_interval=0.5)
     server.serve(target_loader=load)
 
 
