@@ -96,6 +96,13 @@ class StoreError(BorderKGError):
     status, code = 502, "store-error"
 
 
+class BadGateway(BorderKGError):
+    """A server called on the request's behalf (a SERVICE endpoint the policy allowed)
+    failed or answered something unreadable: the request was fine, the remote was not."""
+
+    status, code = 502, "bad-gateway"
+
+
 class ConfigError(BorderKGError):
     """A setting has an invalid value; raised at start-up, never per request."""
 

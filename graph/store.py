@@ -39,7 +39,10 @@ from pyoxigraph import (
 )
 from pyoxigraph import Store as _OxStore
 
-from .errors import BadRequest, ConfigError, QuerySyntaxError
+from .errors import BadRequest, BorderKGError, ConfigError, QuerySyntaxError, StoreError
+from .outbound import remote_calls, remote_failure, settled
+from .sandbox import network_refused, sandboxed
+from .sparql_text import Kind
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
 Source = bytes | str | IO[bytes] | Path
@@ -170,6 +173,30 @@ def syntax_error(exc: SyntaxError | ValueError, what: str = "query") -> QuerySyn
                             **details)
 
 
+#: what pyoxigraph raises for a failed query or update (``engine_error`` says what it means)
+ENGINE_FAILURES = (SyntaxError, ValueError, RuntimeError, OSError)
+
+
+def engine_error(exc: BaseException, text: str, kind: Kind,
+                 base_iri: str | None = None) -> BorderKGError:
+    """The typed error for ``exc``, raised by the engine running ``text``.
+
+    A failed SERVICE or LOAD call is 502 ``BadGateway`` (``graph.outbound``); otherwise a
+    syntax error is 400 with its location, ``OSError`` is the store failing (502
+    ``StoreError``), and the rest are evaluation errors the request caused (400).
+    """
+    if isinstance(exc, PermissionError) and sandboxed():
+        return network_refused(exc)  # the evaluation sandbox refused a socket
+    remote = remote_failure(exc, text, kind, base_iri)
+    if remote is not None:
+        return remote
+    if isinstance(exc, SyntaxError):
+        return syntax_error(exc, kind)
+    if isinstance(exc, OSError):
+        return StoreError(f"the store failed while running the {kind}: {exc}")
+    return BadRequest(f"invalid query: {exc}" if kind == "query" else f"update failed: {exc}")
+
+
 def _has_from(sparql: str) -> bool:
     from .sparql_text import analyse
 
@@ -215,11 +242,11 @@ class OxigraphStore(Store):
         if named_graphs is not None:
             kwargs["named_graphs"] = [NamedNode(g) for g in named_graphs]
         try:
-            return self._store.query(sparql, **kwargs)
-        except SyntaxError as exc:
-            raise syntax_error(exc) from None
-        except (ValueError, RuntimeError) as exc:
-            raise BadRequest(f"invalid query: {exc}") from None
+            result = self._store.query(sparql, **kwargs)
+            # SERVICE is called while rows are read: settle now, while a failure has a name
+            return settled(result) if remote_calls(sparql, "query", base_iri) else result
+        except ENGINE_FAILURES as exc:
+            raise engine_error(exc, sparql, "query", base_iri) from None
 
     def quads(self, subject: Any = None, predicate: Any = None, obj: Any = None,
               graph: Any = None) -> Iterator[Quad]:
@@ -248,20 +275,20 @@ class OxigraphStore(Store):
         with self.write_lock:
             try:
                 self._store.update(sparql, base_iri=base_iri)
-            except SyntaxError as exc:
-                raise syntax_error(exc, "update") from None
-            except RuntimeError as exc:
-                # evaluation failures (e.g. CREATE of an existing graph); storage ones are OSError
-                raise BadRequest(f"update failed: {exc}") from None
+            except ENGINE_FAILURES as exc:
+                raise engine_error(exc, sparql, "update", base_iri) from None
             finally:
                 self._bump()
 
     def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
              base_iri: str | None = None) -> None:
-        data = open_source(source)
         kwargs: dict[str, Any] = {"base_iri": base_iri}
         if graph or fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
-            kwargs["to_graph"] = _graph_node(graph)
+            try:
+                kwargs["to_graph"] = _graph_node(graph)
+            except ValueError as exc:
+                raise BadRequest(f"cannot load into graph {graph!r}: {exc}") from None
+        data = open_source(source)
         with self.write_lock:
             try:
                 self._store.load(data, fmt, **kwargs)
@@ -269,6 +296,11 @@ class OxigraphStore(Store):
                 raise BadRequest(f"RDF syntax error: {exc}",
                                  line=getattr(exc, "lineno", None),
                                  column=getattr(exc, "offset", None)) from None
+            except (ValueError, EOFError, gzip.BadGzipFile) as exc:
+                # a bad base IRI, or a source that is not the gzip its name says
+                raise BadRequest(f"cannot load: {exc}") from None
+            except OSError as exc:
+                raise StoreError(f"the store failed while loading: {exc}") from None
             finally:
                 self._bump()
                 if hasattr(data, "close"):

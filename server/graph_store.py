@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, request
-from pyoxigraph import DefaultGraph, NamedNode, Quad, parse
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, parse
 from werkzeug.formparser import FormDataParser
 
 from graph import rdf_safety
@@ -71,7 +72,14 @@ def _service() -> Any:
 
 
 def direct_iri(path: str) -> str:
-    return _service().settings.iri_base + "graph/" + path
+    """The graph a ``/graph-store/<path>`` request names, or a 400 when it is no IRI."""
+    iri = _service().settings.iri_base + "graph/" + path
+    problem = iri_problem(iri)
+    if problem:
+        raise BadRequest(f"the path names the graph {_shown(iri)}, which is not a valid IRI: "
+                         f"{problem}; percent-encode the path as the graph's IRI needs, "
+                         "then once more for the URL", path=_shown(path))
+    return iri
 
 
 def location(iri: str) -> str:
@@ -105,12 +113,39 @@ def target(path: str | None) -> Target:
 
 
 def _absolute(iri: str) -> str:
+    problem = iri_problem(iri)
+    if problem:
+        raise BadRequest(f"'graph' must be an absolute IRI, got {_shown(iri)}: {problem}",
+                         parameter="graph")
+    return iri
+
+
+#: what SPARQL's IRIREF production excludes; a graph IRI must never hold one of these
+_NOT_IN_IRIREF = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def iri_problem(iri: str) -> str | None:
+    """Why ``iri`` cannot name a graph, or None when it can.
+
+    Two checks that must both pass: the engine's own IRI parser (an absolute IRI, valid
+    percent-escapes, no lone surrogates) and SPARQL's IRIREF grammar, so that no graph IRI
+    accepted here could ever end an IRI early in a SPARQL text or an RDF document.
+    """
+    bad = _NOT_IN_IRIREF.search(iri)
+    if bad:
+        return f"it holds {bad.group()!r}, which no IRI may contain unescaped"
     try:
         NamedNode(iri)
-    except ValueError:
-        raise BadRequest(f"'graph' must be an absolute IRI, got {iri!r}",
-                         parameter="graph") from None
-    return iri
+    except ValueError as exc:  # UnicodeEncodeError (a lone surrogate) is a ValueError
+        reason = "it holds a lone surrogate" if isinstance(exc, UnicodeError) else str(exc)
+        return reason[:200]
+    return None
+
+
+def _shown(value: str) -> str:
+    """``value`` for a message: escaped (control characters, surrogates) and bounded."""
+    shown = ascii(value)
+    return shown if len(shown) <= 200 else shown[:197] + "..."
 
 
 def _exists(store: Any, where: Target) -> bool:
@@ -203,9 +238,16 @@ def parse_payload(payload: Payload, graph: str | None, base_iri: str) -> list[Qu
 
 # -- writing ---------------------------------------------------------------------------------
 def _term_block(quads: Iterable[Quad]) -> str:
-    """Quads as INSERT DATA content: default-graph triples, then GRAPH blocks."""
+    """Quads as INSERT DATA content: default-graph triples, then GRAPH blocks.
+
+    Every term is written by pyoxigraph (``str`` of a term is its N-Triples form, escaped
+    as SPARQL reads it), never spliced from request text.
+    """
     by_graph: dict[str, list[str]] = {}
     for q in quads:
+        if isinstance(q.graph_name, BlankNode):
+            raise BadRequest("a dataset replaced by PUT cannot have graphs named by blank "
+                             "nodes (SPARQL cannot write them); name each graph with an IRI")
         key = "" if isinstance(q.graph_name, DefaultGraph) else str(q.graph_name)
         by_graph.setdefault(key, []).append(f"{q.subject} {q.predicate} {q.object} .")
     blocks = ["\n".join(by_graph.pop("", []))]
@@ -213,11 +255,20 @@ def _term_block(quads: Iterable[Quad]) -> str:
     return "\n".join(blocks)
 
 
+def _drop(where: Target) -> str:
+    """The DROP that empties the target; a named graph's IRI is written by pyoxigraph."""
+    if where.kind == "named":
+        return f"DROP SILENT GRAPH {NamedNode(where.iri)}"
+    return "DROP SILENT DEFAULT" if where.kind == "default" else "DROP SILENT ALL"
+
+
 def replace(where: Target, quads: list[Quad]) -> None:
-    """Drop the target and insert ``quads`` in one SPARQL update: all or nothing."""
-    drop = {"default": "DROP SILENT DEFAULT", "dataset": "DROP SILENT ALL"}.get(
-        where.kind, f"DROP SILENT GRAPH <{where.iri}>")
-    _service().store.update(f"{drop} ;\nINSERT DATA {{\n{_term_block(quads)}\n}}")
+    """Drop the target and insert ``quads`` in one SPARQL update: all or nothing.
+
+    A SPARQL update is the one all-or-nothing write every backend offers (a remote store
+    has nothing else), so the text is built here, from pyoxigraph's terms only.
+    """
+    _service().store.update(f"{_drop(where)} ;\nINSERT DATA {{\n{_term_block(quads)}\n}}")
 
 
 def put(where: Target) -> Response:
