@@ -2,7 +2,10 @@
 
 Two small executor wrappers, between the result cache and the worker pools:
 
-* ``ClientGate`` bounds how many queries one client (by address) evaluates at once. The
+* ``ClientGate`` bounds how many queries one client (by address) evaluates at once, and
+  how many queries all clients together may have evaluating or waiting: a waiting query
+  holds a request thread, and some threads must stay free for pages and ``/healthz``
+  (beyond that bound: 503 at once, with ``Retry-After``). The
   pools are small (a worker per core); without a bound, one client sending a few runaway
   queries holds every worker until their time limit, and everyone else waits. Beyond its
   share a client's request waits for one of its own queries to finish, within a short
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from .errors import TooManyRequests
+from .errors import ServiceUnavailable, TooManyRequests
 from .executor import ExecutedQuery, QueryRequest
 
 #: longest a request waits for its own client's earlier queries before a 429
@@ -31,9 +34,10 @@ QUEUE_SECONDS = 2.0
 class ClientGate:
     """At most ``per_client`` queries of one client evaluate at once."""
 
-    def __init__(self, inner: Any, per_client: int) -> None:
+    def __init__(self, inner: Any, per_client: int, total: int | None = None) -> None:
         self.inner = inner
         self.per_client = max(1, int(per_client))
+        self.total = total
         self._held: Counter[str] = Counter()
         self._cond = threading.Condition()
         self.refused = 0
@@ -57,6 +61,11 @@ class ClientGate:
     def _enter(self, client: str, wait: float) -> None:
         until = time.monotonic() + wait
         with self._cond:
+            if self.total is not None and sum(self._held.values()) >= self.total:
+                self.refused += 1
+                raise ServiceUnavailable(
+                    f"the service is busy: {self.total} queries are evaluating or waiting "
+                    "for a worker; try again shortly", retry_after=1, limit=self.total)
             while self._held[client] >= self.per_client:
                 remaining = until - time.monotonic()
                 if remaining <= 0:

@@ -423,8 +423,9 @@ class SnapshotPoolExecutor:
         except (EOFError, ConnectionResetError):
             log.warning("query worker %s died (exit %s)", worker.process.name,
                         worker.process.exitcode)
-            raise BadRequest("the query engine stopped while evaluating this query (it is "
-                             "probably too complex); simplify it") from None
+            raise ServiceUnavailable("the query engine process stopped while evaluating "
+                                     "this query; this request failed, the service goes on; "
+                                     "if it happens again for this query, simplify it") from None
         if message[0] == "crash":
             raise _Reported(ServiceUnavailable(f"the query failed in its worker: "
                                                f"{message[1].strip().splitlines()[-1]}"))

@@ -107,7 +107,9 @@ def build_executor(settings: Settings, store: Store) -> Any:
     stores, whose contents can change behind our back)."""
     executor = make_executor(settings, store)
     if store.backend != "remote" and settings.client_queries > 0:
-        executor = ClientGate(executor, settings.client_queries)
+        # two request threads always stay free of queries, for pages and /healthz
+        executor = ClientGate(executor, settings.client_queries,
+                              total=max(settings.query_workers, settings.threads - 2))
     if settings.result_cache_size > 0 and store.backend != "remote":
         return CachingExecutor(executor, store, settings.result_cache_size)
     return executor
