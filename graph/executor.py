@@ -41,7 +41,6 @@ from pyoxigraph import Store as _OxStore
 
 from . import errors, guard, results
 from .errors import (
-    BadRequest,
     BorderKGError,
     ConfigError,
     QueryTimeout,

@@ -127,8 +127,8 @@ def test_killed_query_workers_cost_only_their_request(
             time.sleep(0.4)
         time.sleep(0.5)
     failed = [(status, code) for _, status, code in load.results if status != 200]
-    report_family(f"worker kills under load ({store}): {len(load.results)} requests, {kills} workers "
-                  f"killed (SIGSEGV/SIGKILL), {len(failed)} failed")
+    report_family(f"worker kills under load ({store}): {len(load.results)} requests, "
+                  f"{kills} workers killed (SIGSEGV/SIGKILL), {len(failed)} failed")
     assert kills >= 6
     assert len(failed) <= kills, failed
     assert all(status == 503 and code == "unavailable" for status, code in failed), failed
