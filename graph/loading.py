@@ -28,7 +28,9 @@ import os
 import re
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -105,6 +107,43 @@ def file_format(path: Path, name: str | None) -> RdfFormat:
     return fmt.engine  # type: ignore[return-value]
 
 
+class CorruptFile(BadRequest):
+    """The file's bytes cannot be read as what they claim to be (a broken gzip stream)."""
+
+    code = "corrupt-file"
+
+
+@contextmanager
+def gzip_errors() -> Iterator[None]:
+    """Turn a damaged gzip stream into :class:`CorruptFile`: ``gzip`` says ``EOFError``
+    for a truncated file, which callers read as the end of input (click even takes it
+    for Ctrl-D) rather than as the user's broken file."""
+    try:
+        yield
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise CorruptFile(f"not a valid gzip file ({exc})") from None
+
+
+class Gunzipped(io.RawIOBase):
+    """The decompressed bytes of a gzip stream; a damaged one raises :class:`CorruptFile`
+    from whichever read meets the damage (pyoxigraph passes the exception through)."""
+
+    def __init__(self, compressed: IO[bytes]) -> None:
+        super().__init__()
+        self.gzip = gzip.GzipFile(fileobj=compressed, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        with gzip_errors():
+            return self.gzip.readinto(buffer)
+
+    def close(self) -> None:
+        self.gzip.close()
+        super().close()
+
+
 def open_stream(path: Path, on_read: Callable[[int], None]) -> IO[bytes]:
     """``path`` as a binary stream, gunzipped when it starts with the gzip magic bytes."""
     try:
@@ -114,7 +153,28 @@ def open_stream(path: Path, on_read: Callable[[int], None]) -> IO[bytes]:
     gzipped = raw.read(2) == GZIP_MAGIC
     raw.seek(0)
     counted = io.BufferedReader(CountingReader(raw, on_read), 1 << 20)
-    return gzip.GzipFile(fileobj=counted, mode="rb") if gzipped else counted  # type: ignore[return-value]
+    if gzipped:
+        return io.BufferedReader(Gunzipped(counted), BLOCK)
+    return counted
+
+
+#: what to do instead, by the argument :func:`check_iri` refuses
+IRI_HINTS = {"graph": "name the graph in full (https://example.org/graph/1) or leave it out "
+                      "to load into the default graph",
+             "base": "give it in full, such as https://example.org/"}
+
+
+def check_iri(value: str | None, what: str) -> None:
+    """Refuse ``value`` unless it is an absolute IRI (or absent), before any file is
+    read: pyoxigraph says only ``ValueError``, and only once the load has begun."""
+    if not value:
+        return
+    try:
+        NamedNode(value)
+    except ValueError as exc:
+        raise BadParameter(f"{what} {value!r} is not an absolute IRI ({exc}); "
+                           f"{IRI_HINTS.get(what, 'write it in full')}",
+                           **{what: value}) from None
 
 
 class Progress:
@@ -150,26 +210,42 @@ def load_file(store: Store, path: Path, *, graph: str | None = None, fmt: str | 
     """Load one file; all of it or (unless ``bulk``) nothing of it. ``outcome`` replaces
     what a syntax error's message says of the store (the default speaks of the file)."""
     engine_format = file_format(path, fmt)
+    check_iri(graph, "graph")
+    check_iri(base_iri, "base")
     if graph and engine_format in DATASET_FORMATS:
         raise BadParameter(f"{path.name} is a dataset format ({engine_format.name}); "
                            "--graph applies to triple formats only")
     size = path.stat().st_size if path.exists() else 0
-    if path.exists():
-        check_path(path, engine_format)  # refuse DOCTYPEs, remote contexts, deep nesting
+    try:
+        if path.exists():
+            with gzip_errors():  # refuse DOCTYPEs, remote contexts, deep nesting
+                check_path(path, engine_format)
+        triples, seconds = _load_stream(store, path, engine_format, graph, base_iri, bulk,
+                                        progress, size)
+    except SyntaxError as exc:
+        raise located_error(path, exc, bulk, outcome) from None
+    except CorruptFile as exc:
+        raise CorruptFile(f"{path}: {exc.message}; {outcome or _outcome(bulk)}",
+                          file=str(path)) from None
+    except BadRequest as exc:
+        raise BadRequest(f"{path}: {exc.message}", file=str(path), **exc.details) from None
+    return FileReport(str(path), engine_format.name, size, triples, seconds)
+
+
+def _load_stream(store: Store, path: Path, fmt: RdfFormat, graph: str | None,
+                 base_iri: str | None, bulk: bool, progress: bool | None,
+                 size: int) -> tuple[int | None, float]:
+    """Stream ``path`` into ``store`` with a progress bar: the triples added (``None``
+    when the store cannot tell) and the seconds it took."""
     bar = Progress(path, size, progress)
     started = time.monotonic()
     stream = open_stream(path, bar.read)
     try:
-        triples = _write(store, stream, engine_format, graph, base_iri, bulk, bar, path)
-    except SyntaxError as exc:
-        raise located_error(path, exc, bulk, outcome) from None
-    except BadRequest as exc:
-        raise BadRequest(f"{path}: {exc.message}", file=str(path), **exc.details) from None
+        triples = _write(store, stream, fmt, graph, base_iri, bulk, bar, path)
     finally:
         stream.close()
         bar.close()
-    return FileReport(str(path), engine_format.name, size, triples,
-                      time.monotonic() - started)
+    return triples, time.monotonic() - started
 
 
 def _write(store: Store, stream: IO[bytes], fmt: RdfFormat, graph: str | None,
@@ -220,7 +296,7 @@ def _cores() -> int:
 
 def stream_is_plain(stream: IO[bytes]) -> bool:
     """Whether ``stream`` reads the file's bytes as they are (not gunzipped)."""
-    return not isinstance(stream, gzip.GzipFile)
+    return not isinstance(getattr(stream, "raw", None), Gunzipped)
 
 
 def split_lines(path: Path, fmt: RdfFormat, count: int) -> list[tuple[int, int]]:
@@ -308,10 +384,15 @@ def located_error(path: Path, exc: SyntaxError, bulk: bool = False,
     """A 400 naming the file, line and column of an RDF syntax error."""
     message = str(exc.msg if hasattr(exc, "msg") else exc)
     where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "unknown position"
-    outcome = outcome or ("--bulk: other parts of this file may stay loaded" if bulk
-                          else "nothing of this file was loaded")
+    outcome = outcome or _outcome(bulk)
     return BadRequest(f"{path}: {where}: {message}; {outcome}",
                       file=str(path), line=exc.lineno, column=exc.offset)
+
+
+def _outcome(bulk: bool) -> str:
+    """What a failed load leaves in the store."""
+    return ("--bulk: other parts of this file may stay loaded" if bulk
+            else "nothing of this file was loaded")
 
 
 def load_files(store: Store, paths: Iterable[Path], **options: Any) -> LoadReport:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +16,8 @@ from typing import Any
 
 import click
 
-from graph.errors import BorderKGError
-from graph.settings import SETTINGS, Setting, Settings, load_settings
+from graph.errors import BadParameter, BorderKGError, ConfigError, QuerySyntaxError
+from graph.settings import ENV_PREFIX, SETTINGS, Setting, Settings, load_settings
 
 #: command name -> "module:attribute", imported on first use
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
@@ -62,7 +63,9 @@ def with_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., A
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(config: str | None, **kwargs: Any) -> Any:
             overrides = {n: kwargs.pop(n) for n in names}
-            settings = load_settings(overrides, config_file=config)
+            settings = resolve_settings(overrides, config)
+            if "data_dir" in names and settings.store == "disk":
+                check_data_dir(settings)
             return func(settings=settings, **kwargs)
 
         wrapper.__name__, wrapper.__doc__ = func.__name__, func.__doc__
@@ -72,6 +75,31 @@ def with_settings(*names: str) -> Callable[[Callable[..., Any]], Callable[..., A
                             "[env BORDERKG_CONFIG].")(wrapper)
 
     return decorate
+
+
+def resolve_settings(overrides: dict[str, Any], config: str | None) -> Settings:
+    """:func:`load_settings`, with a config file that is not UTF-8 text (TOML must be)
+    reported as a :class:`ConfigError` rather than a decoding traceback."""
+    try:
+        return load_settings(overrides, config_file=config)
+    except UnicodeDecodeError:
+        path = config or os.environ.get(ENV_PREFIX + "CONFIG")
+        raise ConfigError(f"config file {path} is not UTF-8 text (TOML must be)") from None
+
+
+def check_data_dir(settings: Settings) -> None:
+    """Create the disk store's directory now, so an unusable ``data_dir`` (under a
+    read-only file system such as /proc, below a regular file, or a file itself) is one
+    clear line naming the setting, not an ``OSError`` from deep inside the store."""
+    target = settings.data_path / "store"
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            reason = "a regular file is in the way"
+        raise ConfigError(f"cannot use data directory {settings.data_path} (--data-dir, "
+                          f"{ENV_PREFIX}DATA_DIR): cannot create {target}: {reason}") from None
 
 
 STORE_SETTINGS = ("data_dir", "store", "remote_query_url", "remote_update_url",
@@ -130,35 +158,106 @@ def validate(settings: Settings) -> None:
 @with_settings(*STORE_SETTINGS, "default_graph_union")
 def query(settings: Settings, sparql: str | None, path: str | None, fmt: str) -> None:
     """Run a SPARQL query (a string, or --file) against the store."""
-    from graph.guard import admit
     from graph.output import write_result
 
     if bool(sparql) == bool(path):
         raise click.UsageError("give a query string or --file, not both and not neither")
-    text = Path(path).read_text(encoding="utf-8") if path else str(sparql)
+    text = read_query_file(Path(path)) if path else str(sparql)
     store = open_configured_store(settings)
-    admit(text, "query", settings, store)  # the same policy as /sparql
-    result = store.query(text, union_default=settings.default_graph_union)
-    write_result(result, fmt, sys.stdout)
-    store.close()
+    try:
+        admit_query(text, settings, store)
+        result = store.query(text, union_default=settings.default_graph_union)
+        check_result_format(result, fmt)
+        write_result(result, fmt, sys.stdout)
+    finally:
+        store.close()
+
+
+def read_query_file(path: Path) -> str:
+    """The query text of ``path``; SPARQL is UTF-8 by definition, so another encoding
+    is refused with the offending byte's position rather than guessed."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadParameter(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                           f"{exc.start}); SPARQL files must be UTF-8") from None
+
+
+def admit_query(text: str, settings: Settings, store: Any) -> None:
+    """The same policy as /sparql, after one check of the command line's own: it has no
+    base IRI to resolve relative IRIs against (the endpoint uses the request's URL), so
+    a relative FROM/FROM NAMED IRI names no graph and is refused as the query's fault."""
+    from pyoxigraph import NamedNode
+
+    from graph.guard import admit
+    from graph.sparql_text import analyse
+
+    for keyword, iri in analyse(text, "query").dataset:
+        try:
+            NamedNode(iri) if iri else None
+        except ValueError as exc:
+            raise QuerySyntaxError(f"SPARQL query: {keyword} <{iri}>: {exc}; the command "
+                                   "line has no base IRI, so write absolute IRIs",
+                                   iri=iri) from None
+    admit(text, "query", settings, store)
+
+
+def check_result_format(result: Any, fmt: str) -> None:
+    """Refuse a graph format for an ASK answer (it has no triples to write) before
+    anything is printed, as :func:`graph.output.write_result` does for SELECT."""
+    from pyoxigraph import QueryBoolean
+
+    if isinstance(result, QueryBoolean) and fmt in GRAPH_FORMATS:
+        raise BadParameter(f"format {fmt} is for graphs; an ASK answer is written as "
+                           "table, json, xml, csv or tsv")
+
+
+#: the ``query --format`` choices that serialise RDF graphs (CONSTRUCT, DESCRIBE)
+GRAPH_FORMATS = frozenset({"turtle", "ntriples", "jsonld"})
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: user mistakes become one line on stderr and exit status 1."""
+    """Entry point: every user mistake becomes one line on stderr, ``borderkg: error:
+    ...``, and a non-zero exit (2 for a misused command line, as click does; 1 for the
+    rest), so scripts can read the reason from the last line and never see a traceback.
+
+    A group called without a subcommand still prints its help (exit 2): that is a
+    request for help, not an error to explain."""
     try:
         cli.main(args=argv, prog_name="borderkg", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
         return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(error_line(click_message(exc)), err=True)
+        return exc.exit_code
     except BorderKGError as exc:
-        click.echo(f"borderkg: error: {exc.message}", err=True)
+        click.echo(error_line(exc.message), err=True)
         return 1
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+def click_message(exc: click.ClickException) -> str:
+    """Click's message, pointing a usage error at the command's help (click prints the
+    usage and the hint on lines of their own)."""
+    message = exc.format_message()
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        message = f"{message.rstrip('.')} (see '{ctx.command_path} --help')"
+    return message
+
+
+def error_line(message: str) -> str:
+    """``message`` as the one error line; a message of several lines (a parser's
+    report, an OS error) is joined, since a script reads the reason from one line."""
+    text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    return f"borderkg: error: {text or 'failed'}"
 
 
 def echo_json(data: Any) -> None:

@@ -121,6 +121,7 @@ def serve(settings: Settings, empty: bool) -> None:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     check_workers(settings)
     check_load(settings)
+    check_port(settings)
     if settings.allow_anonymous_writes:
         click.secho("WARNING: --allow-anonymous-writes: ANYONE who can reach "
                     f"{settings.host}:{settings.port} can change or delete the data.",
@@ -131,6 +132,42 @@ def serve(settings: Settings, empty: bool) -> None:
     click.echo(f"BorderKG on http://{settings.host}:{settings.port}/sparql "
                f"(store: {settings.store}; writes: {writes})", err=True)
     SERVERS[settings.http_server](settings, build_if_empty=not empty)
+
+
+def check_port(settings: Settings) -> None:
+    """Refuse, before anything starts, an address the server could not own alone.
+
+    Granian binds with ``SO_REUSEPORT``, so a second server on a taken port starts
+    without complaint and the kernel shares the connections between the two processes:
+    clients get answers from two different stores. A plain socket (``SO_REUSEADDR``
+    only, which tolerates a closed server's lingering connections but not a listener)
+    bound and closed here tells. Also refused here rather than as the server's
+    traceback: a port outside 1-65535, an address that is not this machine's, and, for
+    granian, a host that is not an IP address (it resolves no names)."""
+    import errno
+    import ipaddress
+    import socket
+
+    host, port = settings.host, settings.port
+    if not 1 <= port <= 65535:
+        raise click.UsageError(f"--port {port} is not a TCP port (1-65535)")
+    if settings.http_server == "granian":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise click.UsageError(f"--host {host!r} is not an IP address (granian binds "
+                                   "addresses such as 127.0.0.1, 0.0.0.0 or ::1)") from None
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise click.UsageError(f"{shown} is already in use: another process listens "
+                                   "there; stop it or choose another --port") from None
+        raise click.UsageError(f"cannot listen on {shown}: {exc.strerror or exc}") from None
 
 
 def check_load(settings: Settings) -> None:

@@ -56,6 +56,7 @@ from .common import (
     row_error,
     row_hash,
     structure_quads,
+    table_rows,
     term,
     timed,
     write_import,
@@ -245,7 +246,7 @@ class Reader:
     def __init__(self, path: Path, progress: bool | None = None) -> None:
         self.path, self.progress = path, progress
         with open_table(path) as handle:
-            header = next(csv.reader(handle), None)
+            header = next(table_rows(csv.reader(handle), path), None)
         if header is None:
             raise row_error(path, 1, "the file is empty")
         self.variant = detect_variant(header, path)
@@ -262,8 +263,9 @@ class Reader:
         width = len(self.columns)
         with open_table(self.path) as handle, bar:
             reader = csv.reader(handle)
-            next(reader)
-            for values in reader:
+            rows = table_rows(reader, self.path)
+            next(rows)
+            for values in rows:
                 if not values:
                     continue
                 if len(values) != width:

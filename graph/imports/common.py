@@ -15,9 +15,13 @@ every importer:
 """
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,8 +182,6 @@ def provenance_quads(path: Path, sha256: str, rows: int, dataset: str, existed: 
 
 def open_table(path: Path) -> IO[str]:
     """A text stream of a CSV file, gunzipped when compressed (by magic bytes)."""
-    import gzip
-
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
     with open(path, "rb") as probe:
@@ -187,6 +189,32 @@ def open_table(path: Path) -> IO[str]:
     if gzipped:
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - caller closes
+
+
+def table_rows(reader: Any, path: Path) -> Iterator[list[str]]:
+    """The rows of a ``csv.reader`` over ``path``, a file that is not a readable table
+    reported as a :class:`RowError` (nothing is imported) rather than as the decoder's
+    exception: not UTF-8 text (a binary file, a spreadsheet, another encoding), a line
+    the CSV reader rejects, or a damaged gzip stream. Errors of the caller's own checks
+    are not seen here: only reading is wrapped."""
+    with table_errors(path, lambda: reader.line_num + 1):
+        yield from reader
+
+
+@contextmanager
+def table_errors(path: Path, line: Callable[[], int]) -> Iterator[None]:
+    """See :func:`table_rows`; ``line`` tells the line being read. The decoder reads
+    ahead in blocks, so a decoding error names no line: the reader's would be a guess."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise RowError(f"{path.name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+                       "cannot start or continue a character); save the table as UTF-8 "
+                       "CSV; nothing was imported", file=str(path)) from None
+    except csv.Error as exc:
+        raise row_error(path, line(), f"not a CSV table ({exc})") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise row_error(path, line(), f"not a valid gzip file ({exc})") from None
 
 
 def write_import(store: Store, quads: Iterable[Quad]) -> None:

@@ -38,6 +38,7 @@ from .common import (
     row_error,
     row_hash,
     structure_quads,
+    table_rows,
     term,
     timed,
     write_import,
@@ -90,12 +91,13 @@ def read_table(path: Path) -> tuple[list[Quad], set[str], list[str], int]:
     periods: set[str] = set()
     with open_table(path) as handle:
         reader = csv.reader(handle, delimiter="|")
-        header = [h.strip() for h in next(reader, [])]
+        lines = table_rows(reader, path)
+        header = [h.strip() for h in next(lines, [])]
         if not PERIOD_COLUMNS <= set(header):
             raise row_error(path, 1, "not a USBP monthly table (needs month, fy, cy columns)")
         sectors = [h for h in header if h not in TOTALS | PERIOD_COLUMNS]
         rows = 0
-        for values in reader:
+        for values in lines:
             if not values:
                 continue
             line = reader.line_num
