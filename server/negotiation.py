@@ -142,13 +142,20 @@ def negotiate(table: Sequence[Format], accept: str | None,
                                 f"it can be given as: {names}", parameter="format",
                                 offered=[f.media_type for f in table])
         return fmt, fmt.media_type
-    media_type = _choose_in(tuple(table), accept)
+    if accept is not None and len(accept) > MEMO_HEADER:
+        media_type = choose(offered(table), accept)  # never kept: the memo stays small
+    else:
+        media_type = _choose_in(tuple(table), accept)
     if media_type is None:
         raise NotAcceptable(f"none of the acceptable media types ({accept}) can be "
                             "produced here; offered: "
                             + ", ".join(f.media_type for f in table),
                             offered=[f.media_type for f in table])
     return format_for(table, media_type), media_type
+
+
+#: longest Accept header remembered (1,024 of them at most: a bounded few hundred KiB)
+MEMO_HEADER = 256
 
 
 @functools.lru_cache(maxsize=1024)
