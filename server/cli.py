@@ -249,7 +249,8 @@ def click_message(exc: click.ClickException) -> str:
     message = exc.format_message()
     ctx = getattr(exc, "ctx", None)
     if isinstance(exc, click.UsageError) and ctx is not None:
-        message = f"{message.rstrip('.')} (see '{ctx.command_path} --help')"
+        message = message[:-1] if message.endswith(".") and message[-2:] != ".." else message
+        message = f"{message} (see '{ctx.command_path} --help')"
     return message
 
 

@@ -19,6 +19,25 @@ from .cli import STORE_SETTINGS, echo_json, open_configured_store, with_settings
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
                       show_default=True, help="Output format.")
+#: a count of things to show: zero or fewer would show nothing (or, sliced, all but one)
+COUNT = click.IntRange(min=1)
+
+
+def absolute_iris(ctx: click.Context, param: click.Parameter,
+                  values: tuple[str, ...]) -> tuple[str, ...]:
+    """Refuse a predicate or class that is not an absolute IRI: the projection compares
+    IRIs as strings, so ``memberOf`` or a prefixed name would match nothing and the
+    analysis would quietly run on an empty graph."""
+    from pyoxigraph import NamedNode
+
+    for value in values:
+        try:
+            NamedNode(value)
+        except ValueError as exc:
+            raise click.BadParameter(f"{value!r} is not an absolute IRI ({exc}); write it "
+                                     "in full, such as http://www.w3.org/2004/02/skos/core#broader",
+                                     ctx=ctx, param=param) from None
+    return values
 
 
 def projection_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -27,8 +46,8 @@ def projection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--graph", "graphs", multiple=True, metavar="article|background|all|IRI",
                      help="Graphs to project (default: all)."),
         click.option("--predicate", "predicates", multiple=True, metavar="IRI",
-                     help="Keep only these predicates (repeatable)."),
-        click.option("--class", "classes", multiple=True, metavar="IRI",
+                     callback=absolute_iris, help="Keep only these predicates (repeatable)."),
+        click.option("--class", "classes", multiple=True, metavar="IRI", callback=absolute_iris,
                      help="Keep only entities of these classes (repeatable)."),
         click.option("--include", "include", multiple=True,
                      type=click.Choice(["time", "documents", "sentences", "observations",
@@ -149,7 +168,8 @@ def centrality(p: Any, store: Any, fmt: str, measure: str, limit: int, backend: 
                                                                     "label_propagation"]))
 @click.option("--seed", default=0, show_default=True)
 @click.option("--resolution", default=1.0, show_default=True)
-@click.option("--members", default=10, show_default=True, help="Members shown per community.")
+@click.option("--members", default=10, show_default=True, type=COUNT,
+              help="Members shown per community.")
 @with_projection
 def communities(p: Any, store: Any, fmt: str, algorithm: str, seed: int, resolution: float,
                 members: int) -> None:
@@ -166,7 +186,7 @@ def communities(p: Any, store: Any, fmt: str, algorithm: str, seed: int, resolut
 
 
 @analyze.command()
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=COUNT)
 @with_projection
 def components(p: Any, store: Any, fmt: str, limit: int) -> None:
     """Connected components, largest first."""
