@@ -57,6 +57,11 @@ def request_key(request: QueryRequest, etag: str) -> Hashable:
             request.result_format.name, request.graph_format.name, request.max_rows, etag)
 
 
+def request_text(key: Hashable) -> str:
+    """The query text inside a ``request_key`` (its first element)."""
+    return str(key[0]) if isinstance(key, tuple) else ""
+
+
 class CachingExecutor:
     """Wraps an executor; answers repeated requests from memory while the store is unchanged."""
 
@@ -106,7 +111,7 @@ class CachingExecutor:
         if chunks is not None:
             body = b"".join(chunks)
             self._store(key, _Entry(executed.form, executed.format, body, executed.truncated,
-                                    executed.rows, len(body) + 2 * len(str(key[0]))))
+                                    executed.rows, len(body) + 2 * len(request_text(key))))
 
     def _store(self, key: Hashable, entry: _Entry) -> None:
         with self._lock:

@@ -49,11 +49,12 @@ class Service:
             log.info("built seed graph: %d quads from %s", report.total, report.article)
         return cls(settings, store, build_executor(settings, store))
 
-    def update(self, text: str, base_iri: str | None = None) -> None:
+    def update(self, text: str, base_iri: str | None = None, network: bool = False) -> None:
         """Run a client's SPARQL update: on a local store in a thread that cannot open
         sockets (the engine would make LOAD and SERVICE requests itself), so the policy
-        is not the only wall between an update and the network."""
-        if self.store.backend == "remote":
+        is not the only wall between an update and the network. ``network`` is for an
+        update whose every SERVICE call the policy allowed: it runs unfiltered."""
+        if self.store.backend == "remote" or network:
             self.store.update(text, base_iri=base_iri)
             return
         try:

@@ -335,8 +335,8 @@ def run_update(op: Operation) -> Response:
         text = add_using(text, defaults, named)
     elif svc.settings.default_graph_union and not info.dataset_keywords():
         text = union_dataset(text, svc.store.named_graphs())
-    _guard("update", op.text, op.params)
-    svc.update(text, base_iri=endpoint_url())
+    allowed = _guard("update", op.text, op.params)
+    svc.update(text, base_iri=endpoint_url(), network=bool(allowed.services))
     return empty(204)
 
 
