@@ -150,12 +150,12 @@ def check_port(settings: Settings) -> None:
 
     host, port = settings.host, settings.port
     if not 1 <= port <= 65535:
-        raise click.UsageError(f"--port {port} is not a TCP port (1-65535)")
+        raise click.UsageError(f"port {port} is not a TCP port (1-65535)")
     if settings.http_server == "granian":
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            raise click.UsageError(f"--host {host!r} is not an IP address (granian binds "
+            raise click.UsageError(f"host {host!r} is not an IP address (granian binds "
                                    "addresses such as 127.0.0.1, 0.0.0.0 or ::1)") from None
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]

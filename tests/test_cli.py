@@ -92,8 +92,8 @@ def test_user_mistakes_exit_non_zero_without_traceback(args: tuple[str, ...], me
                                                        tmp_path: Path) -> None:
     result = borderkg(*args, data_dir=tmp_path)
     assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("borderkg: error: ") and message in line
 
 
 @pytest.mark.parametrize("query, message", [

@@ -150,12 +150,12 @@ CASES: list[tuple[tuple[str, ...], int, str]] = [
     (("build", "--article", "{dir}/empty.csv", *MEMORY), 1, "is not the founding article"),
     (("reconcile", "--format", "xml", *MEMORY), 2, "Invalid value for '--format'"),
     # -- serve: refused before anything starts ------------------------------------------
-    (("serve", "--port", "99999", *MEMORY), 2, "--port 99999 is not a TCP port (1-65535)"),
-    (("serve", "--port", "0", *MEMORY), 2, "--port 0 is not a TCP port (1-65535)"),
-    (("serve", "--port", "-1", *MEMORY), 2, "--port -1 is not a TCP port (1-65535)"),
+    (("serve", "--port", "99999", *MEMORY), 2, "port 99999 is not a TCP port (1-65535)"),
+    (("serve", "--port", "0", *MEMORY), 2, "port 0 is not a TCP port (1-65535)"),
+    (("serve", "--port", "-1", *MEMORY), 2, "port -1 is not a TCP port (1-65535)"),
     (("serve", "--port", "http", *MEMORY), 1, "setting port from command line"),
     (("serve", "--host", "localhost", "--port", "{port}", *MEMORY), 2,
-     "--host 'localhost' is not an IP address"),
+     "host 'localhost' is not an IP address"),
     (("serve", "--host", "203.0.113.7", "--port", "{port}", *MEMORY), 2,
      "cannot listen on 203.0.113.7:{port}: Cannot assign requested address"),
     (("serve", "--host", "no-such-host.invalid", "--http-server", "gunicorn", "--port",
@@ -248,3 +248,11 @@ def test_a_port_a_stopped_server_used_can_be_taken_again(tmp_path: Path) -> None
             assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
         finally:
             server.stop()
+
+
+def test_a_port_from_the_environment_is_checked_like_the_option(tmp_path: Path) -> None:
+    result = borderkg("serve", *MEMORY, "--empty", data_dir=tmp_path,
+                      env={"BORDERKG_PORT": "70000"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "borderkg: error: port 70000 is not a TCP port (1-65535) (see 'borderkg serve --help')"]
