@@ -49,6 +49,9 @@ def make_inputs(root: Path) -> None:
                                       .encode("latin-1"))
     (root / "latin1.csv.gz").write_bytes(gzip.compress((root / "latin1.csv").read_bytes()))
     (root / "garbage.csv").write_bytes(b"\x1f\x8b" + b"not deflate data at all")
+    huge = "a" * 200_000  # over the csv module's field limit
+    (root / "huge-field.csv").write_text(CBP_HEADER + f'2023,JAN,x,y,z,t,5,"{huge}"\n')
+    (root / "huge-field.psv").write_text(f'month|fy|cy|big_bend\n1|2020|2020|"{huge}"\n')
     (root / "empty.csv").write_bytes(b"")
     (root / "empty.rq").write_bytes(b"")
     (root / "binary.toml").write_bytes(bytes(range(128, 256)))
@@ -137,6 +140,10 @@ CASES: list[tuple[tuple[str, ...], int, str]] = [
      "garbage.csv: line 1: not a valid gzip file"),
     (("import", "usbp-monthly", "{dir}/garbage.csv", *MEMORY), 1,
      "garbage.csv: line 1: not a valid gzip file"),
+    (("import", "cbp-encounters", "{dir}/huge-field.csv", *MEMORY), 1,
+     "huge-field.csv: line 2: cannot be read as a table (field larger than field limit"),
+    (("import", "usbp-monthly", "{dir}/huge-field.psv", *MEMORY), 1,
+     "huge-field.psv: line 2: cannot be read as a table (field larger than field limit"),
     (("import", "cbp-encounters", "{dir}/empty.csv", *MEMORY), 1,
      "empty.csv: line 1: the file is empty; nothing was imported"),
     (("import", "usbp-monthly", "{dir}/empty.csv", *MEMORY), 1, "not a USBP monthly table"),

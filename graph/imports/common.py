@@ -197,7 +197,7 @@ def table_rows(reader: Any, path: Path) -> Iterator[list[str]]:
     exception: not UTF-8 text (a binary file, a spreadsheet, another encoding), a line
     the CSV reader rejects, or a damaged gzip stream. Errors of the caller's own checks
     are not seen here: only reading is wrapped."""
-    with table_errors(path, lambda: reader.line_num + 1):
+    with table_errors(path, lambda: max(reader.line_num, 1)):
         yield from reader
 
 
@@ -212,7 +212,7 @@ def table_errors(path: Path, line: Callable[[], int]) -> Iterator[None]:
                        "cannot start or continue a character); save the table as UTF-8 "
                        "CSV; nothing was imported", file=str(path)) from None
     except csv.Error as exc:
-        raise row_error(path, line(), f"not a CSV table ({exc})") from None
+        raise row_error(path, line(), f"cannot be read as a table ({exc})") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise row_error(path, line(), f"not a valid gzip file ({exc})") from None
 
