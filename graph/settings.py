@@ -44,6 +44,21 @@ def _list(value: Any) -> list[str]:
     return [item.strip() for item in str(value).split(",") if item.strip()]
 
 
+def _at_least(kind: Callable[[Any], Any], low: float,
+              high: float | None = None) -> Callable[[Any], Any]:
+    """A number converter that refuses values below ``low`` (or above ``high``): a zero or
+    negative limit would silently refuse every request instead of bounding them."""
+    def convert(value: Any) -> Any:
+        number = kind(value)
+        if number < low or (high is not None and number > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise ValueError(f"expected a number {bound}, got {value!r}")
+        return number
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
 def _optional_str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
@@ -100,31 +115,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address the HTTP server binds to."),
     Setting("port", 8000, "Port the HTTP server listens on.", int),
     Setting("workers", 1, "HTTP server worker processes (the embedded store allows one "
-            "writer process; keep 1 unless the store is remote).", int),
+            "writer process; keep 1 unless the store is remote).", _at_least(int, 1)),
     Setting("http_server", "granian", "HTTP server: granian (reads whole requests before "
             "a thread runs them, so slow clients cannot hold threads) or gunicorn "
             "(threaded workers; put a buffering proxy in front).",
             _choice("granian", "gunicorn")),
     Setting("read_timeout", 30.0, "Seconds a client may take to send its request headers "
-            "and body (408 after; granian only).", float),
-    Setting("threads", 8, "Request threads per worker.", int),
+            "and body (408 after; granian only).", _at_least(float, 0.1)),
+    Setting("threads", 8, "Request threads per worker.", _at_least(int, 1)),
     Setting("update_token", None, "Bearer token required for every write (SPARQL Update, "
             "Graph Store writes). Without it, writes are refused with 403.", _optional_str,
             secret=True),
     Setting("allow_anonymous_writes", False, "DANGER: accept writes without a token. "
             "For local testing only.", _bool),
     Setting("query_timeout", 10.0, "Seconds a query may run before it is stopped and "
-            "answered 503.", float),
+            "answered 503.", _at_least(float, 0.1)),
+    Setting("analysis_timeout", 10.0, "Seconds an analysis (/analyses/..., borderkg analyze) "
+            "may compute, in a child process killed at the limit, before it is answered 503.",
+            _at_least(float, 0.1)),
     Setting("query_workers", 2, "Processes that evaluate queries, sandboxed (no network) "
-            "and killed at their time limit, for the disk and memory stores.", int),
+            "and killed at their time limit, for the disk and memory stores.", _at_least(int, 1)),
     Setting("client_queries", 1, "Queries one client (by address) may have evaluating at "
             "once; more wait briefly, then get 429 (0: no limit). Keeps one client's runaway "
-            "queries from holding every query worker.", int),
+            "queries from holding every query worker.", _at_least(int, 0)),
     Setting("max_rows", 100_000, "Most result rows (or triples) one response carries; a "
-            "truncated result says so in the X-BorderKG-Truncated header.", int),
-    Setting("max_body_bytes", 16 * 1024 * 1024, "Largest request body accepted (413 above).", int),
+            "truncated result says so in the X-BorderKG-Truncated header.", _at_least(int, 1)),
+    Setting("max_body_bytes", 16 * 1024 * 1024, "Largest request body accepted (413 above).",
+            _at_least(int, 1024)),
     Setting("max_query_bytes", 1024 * 1024, "Largest SPARQL query or update text accepted, "
-            "in UTF-8 bytes (413 above); bulk data goes through the Graph Store protocol.", int),
+            "in UTF-8 bytes (413 above); bulk data goes through the Graph Store protocol.",
+            _at_least(int, 1024)),
     Setting("default_graph_union", True, "When true, the default graph of a query is the "
             "union of all graphs; when false, only the store's own default graph.", _bool),
     Setting("allowed_service_hosts", [], "Comma-separated hosts that SERVICE may call. "
@@ -136,7 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("iri_base", "https://w3id.org/borderkg/", "Base of the IRIs minted by the "
             "project; IRIs under it dereference to this server's documents."),
     Setting("result_cache_size", 256, "Query results kept in memory (0 disables); entries "
-            "are keyed by query, dataset and store version, so writes invalidate them.", int),
+            "are keyed by query, dataset and store version, so writes invalidate them.", _at_least(int, 0)),
     Setting("log_level", "info", "Log level: debug, info, warning, error.",
             _choice("debug", "info", "warning", "error")),
 )
@@ -180,6 +200,8 @@ def _from_file(path: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     section = data.get("borderkg", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: 'borderkg' must be a table of settings")
     unknown = set(section) - set(BY_NAME)
     if unknown:
         raise ConfigError(f"config file {path}: unknown settings {', '.join(sorted(unknown))}")

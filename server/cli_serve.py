@@ -67,11 +67,15 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
         from .response_cache import ResponseCache
         from .rsgi import RSGIAdapter
 
-        follow_parent(os.getppid())
+        parent = os.getppid()
+        follow_parent(parent)
         try:
             service = Service.start(settings, build_if_empty=build_if_empty)
-        except BorderKGError as exc:  # one line, not a worker traceback; granian stops
+        except BorderKGError as exc:
+            # one line, not a worker traceback; and the whole server stops: granian
+            # respawns workers that die, which would retry a start that cannot succeed
             log.error("%s", exc.message)
+            os.kill(parent, signal.SIGTERM)
             os._exit(3)
         app = create_app(settings, service)
         cache = None
