@@ -4,6 +4,12 @@ A thin layer over ``graph.analysis``: each endpoint parses its parameters (a bad
 400 naming it), takes the cached projection of the current store, calls one function and
 returns its ``to_dict()``. ``POST /analyses/write`` changes the store, so it needs the
 same bearer token as every other write.
+
+Every analysis is bounded twice (``graph.analysis.bounded``): parameters past a cap
+(``graph.analysis.limits``; each route's docstring lists its own) are a 400 naming the
+parameter and the cap before any work, and the computation runs in a child process
+killed after ``analysis_timeout`` seconds (503 ``query-timeout``), so a slow analysis
+holds one request thread, waiting, and never the other clients.
 """
 from __future__ import annotations
 
@@ -11,18 +17,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from graph.analysis import (
-    centrality,
-    communities,
-    components,
-    connectors,
-    k_shortest_paths,
-    neighbourhood,
-    project,
-    similar,
-)
+from graph.analysis import bounded, project, resolve
+from graph.analysis.limits import MAX_LIMIT, MAX_MEMBERS, check_range
 from graph.analysis.projection import INCLUDE_CHOICES, Projection, ProjectionOptions
-from graph.analysis.rdf import write_analyses
 from graph.analysis.render import render_svg, to_dot
 from graph.errors import BadParameter
 
@@ -34,7 +31,10 @@ bp = Blueprint("analyses", __name__, url_prefix="/analyses")
 
 # -- parameters ---------------------------------------------------------------------------
 
-def _int(name: str, default: int | None, low: int = 0, high: int = 10**9) -> Any:
+def _int(name: str, default: int | None, low: int | None = None,
+         high: int | None = None) -> Any:
+    """An integer parameter; its caps are the analysis' own (``graph.analysis.limits``),
+    checked there, so the HTTP API, the CLI and Python callers share them."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -42,9 +42,14 @@ def _int(name: str, default: int | None, low: int = 0, high: int = 10**9) -> Any
         value = int(raw)
     except ValueError:
         raise BadParameter(f"{name} must be an integer, got {raw!r}", parameter=name) from None
-    if not low <= value <= high:
+    if low is not None and high is not None and not low <= value <= high:
         raise BadParameter(f"{name} must be between {low} and {high}", parameter=name)
     return value
+
+
+def _seed() -> int:
+    """The random seed: a non-negative integer below 2**32 (what every generator takes)."""
+    return int(_int("seed", 0, 0, 2**32 - 1))
 
 
 def _float(name: str, default: float) -> float:
@@ -92,6 +97,22 @@ def projection() -> Projection:
     return project(service().store, options)
 
 
+def _timeout() -> float:
+    """Seconds an analysis may compute (the ``analysis_timeout`` setting)."""
+    return float(service().settings.analysis_timeout)
+
+
+def _backend() -> str:
+    return request.args.get("backend", "auto")
+
+
+def _listing(name: str, default: int, cap: int, what: str) -> int:
+    """A list-length parameter (``limit``, ``members``), capped like every list answer."""
+    value = _int(name, default)
+    check_range(value, 1, cap, name, what)
+    return int(value)
+
+
 def _json(p: Projection, body: dict[str, Any]) -> Response:
     response = jsonify(dict(body, projection=p.summary()))
     response.headers["Cache-Control"] = "no-cache"
@@ -105,19 +126,23 @@ def _svg(data: bytes) -> Response:
 # -- endpoints ----------------------------------------------------------------------------
 
 def _path_result(p: Projection) -> Any:
-    return k_shortest_paths(p, _required("from"), _required("to"), k=_int("k", 3, 1, 50),
-                            max_length=_int("max_length", 4, 1, 8))
+    return bounded.k_shortest_paths(p, _required("from"), _required("to"), k=_int("k", 3),
+                                    max_length=_int("max_length", 4), timeout=_timeout())
 
 
 @bp.get("/path")
 def path() -> Response:
-    """``from``, ``to`` (IRIs or labels), ``k`` paths of at most ``max_length`` hops."""
+    """``from``, ``to`` (IRIs or labels), ``k`` paths of at most ``max_length`` hops.
+
+    Caps: ``k`` at most 50, ``max_length`` at most 8.
+    """
     p = projection()
     return _json(p, _path_result(p).to_dict(p))
 
 
 @bp.get("/path.svg")
 def path_svg() -> Response:
+    """The paths of ``/analyses/path`` as a picture (same parameters and caps)."""
     p = projection()
     result = _path_result(p)
     nodes = {n for path in result.paths for n in path.nodes} or {result.source, result.target}
@@ -127,18 +152,23 @@ def path_svg() -> Response:
 
 
 def _neighbourhood(p: Projection) -> Any:
-    return neighbourhood(p, _required("entity"), hops=_int("hops", 1, 1, 4),
-                         max_nodes=_int("max_nodes", 200, 1, 2000))
+    return bounded.neighbourhood(p, _required("entity"), hops=_int("hops", 1),
+                                 max_nodes=_int("max_nodes", 200), timeout=_timeout())
 
 
 @bp.get("/neighbours")
 def neighbours() -> Response:
+    """Entities within ``hops`` of ``entity`` and the relationships among them.
+
+    Caps: ``hops`` at most 4, ``max_nodes`` at most 2,000 (150 for the picture).
+    """
     p = projection()
     return _json(p, _neighbourhood(p).to_dict(p))
 
 
 @bp.get("/neighbours.svg")
 def neighbours_svg() -> Response:
+    """The neighbourhood of ``/analyses/neighbours`` as a picture (at most 150 nodes)."""
     p = projection()
     found = _neighbourhood(p)
     return _svg(render_svg(to_dot(p, found.distances, found.edges, {found.centre})))
@@ -146,30 +176,46 @@ def neighbours_svg() -> Response:
 
 @bp.get("/centrality")
 def centrality_() -> Response:
+    """The ``limit`` most central entities by ``measure`` (degree, betweenness, pagerank,
+    eigenvector, closeness), computed by ``backend`` (auto, networkx, igraph).
+
+    Caps: ``limit`` at most 1,000; betweenness ``k`` (sampled sources) at most 256, and
+    betweenness is exact only up to 1,000 nodes (networkx) or 5,000 (igraph), sampled
+    from 32 sources above; closeness only up to 2,000 nodes.
+    """
     p = projection()
-    result = centrality(p, request.args.get("measure", "pagerank"), limit=_int("limit", 20, 1),
-                        backend=request.args.get("backend", "auto"), k=_int("k", None, 1),
-                        seed=_int("seed", 0))
+    result = bounded.centrality(p, request.args.get("measure", "pagerank"),
+                                limit=_int("limit", 20), backend=_backend(), k=_int("k", None),
+                                seed=_seed(), timeout=_timeout())
     return _json(p, result.to_dict(p))
 
 
 @bp.get("/communities")
 def communities_() -> Response:
+    """Communities by ``algorithm`` (louvain, label_propagation), ``seed``, ``resolution``.
+
+    Caps: ``limit`` (communities listed) at most 1,000, ``members`` (per community) at most
+    1,000, ``resolution`` positive and at most 100.
+    """
     p = projection()
-    found = communities(p, request.args.get("algorithm", "louvain"), seed=_int("seed", 0),
-                        resolution=_float("resolution", 1.0),
-                        backend=request.args.get("backend", "auto"))
-    body = found.to_dict(p, members=_int("members", 20, 1))
-    limit = _int("limit", 50, 1)
-    body["communities"] = body["communities"][:limit]
-    return _json(p, body)
+    limit = _listing("limit", 50, MAX_LIMIT, "communities listed")
+    members = _listing("members", 20, MAX_MEMBERS, "members listed per community")
+    found = bounded.communities(p, request.args.get("algorithm", "louvain"),
+                                seed=_seed(), resolution=_float("resolution", 1.0),
+                                backend=_backend(), timeout=_timeout())
+    return _json(p, found.to_dict(p, members=members, limit=limit))
 
 
 @bp.get("/components")
 def components_() -> Response:
+    """Connected components, largest first.
+
+    Caps: ``limit`` (components listed) and ``members`` (per component) at most 1,000.
+    """
     p = projection()
-    found = components(p)
-    limit, members = _int("limit", 20, 1), _int("members", 20, 1)
+    limit = _listing("limit", 20, MAX_LIMIT, "components listed")
+    members = _listing("members", 20, MAX_MEMBERS, "members listed per component")
+    found = bounded.components(p, timeout=_timeout())
     return _json(p, {"count": len(found), "components": [
         {"id": i + 1, "size": len(c), "members": [p.node_dict(n) for n in c[:members]]}
         for i, c in enumerate(found[:limit])]})
@@ -177,28 +223,38 @@ def components_() -> Response:
 
 @bp.get("/connectors")
 def connectors_() -> Response:
+    """Articulation points and bridges, best connected first. Cap: ``limit`` at most 1,000."""
     p = projection()
-    return _json(p, connectors(p, limit=_int("limit", 50, 1)).to_dict(p))
+    found = bounded.connectors(p, limit=_int("limit", 50), timeout=_timeout())
+    return _json(p, found.to_dict(p))
 
 
 @bp.get("/similar")
 def similar_() -> Response:
+    """Entities sharing neighbours with ``entity`` (Jaccard).
+
+    Caps: ``limit`` at most 1,000; refused for a hub whose neighbours have more than
+    1,000,000 links in all (narrow the projection instead).
+    """
     p = projection()
     entity = _required("entity")
-    found = similar(p, entity, limit=_int("limit", 10, 1))
-    from graph.analysis import resolve
-
+    found = bounded.similar(p, entity, limit=_int("limit", 10), timeout=_timeout())
     return _json(p, {"entity": p.node_dict(resolve(p, entity)), "measure": "jaccard",
                      "similar": [dict(p.node_dict(n), score=s) for n, s in found]})
 
 
 @bp.post("/write")
 def write() -> Response:
-    """Compute and write scores and communities into the analyses graph (token needed)."""
+    """Compute and write scores and communities into the analyses graph (token needed).
+
+    The caps of ``/analyses/centrality`` apply to each ``measure``; the computation has the
+    analysis time limit, the write itself is one update.
+    """
     require_write()
     p = projection()
     measures = _list("measure") or ("pagerank", "betweenness", "degree")
-    report = write_analyses(service().store, p, measures, community_seed=_int("seed", 0),
-                            seed=_int("seed", 0), k=_int("k", None, 1),
-                            backend=request.args.get("backend", "auto"))
+    report = bounded.write_analyses(service().store, p, measures,
+                                    community_seed=_seed(), seed=_seed(),
+                                    k=_int("k", None), backend=_backend(),
+                                    timeout=_timeout())
     return _json(p, report.to_dict())

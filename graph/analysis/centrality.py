@@ -4,18 +4,21 @@ Measures and the graph they run on:
 
 * ``degree``: distinct neighbours / (n - 1), undirected.
 * ``betweenness``: normalised shortest-path betweenness, undirected. Exact up to
-  ``EXACT_BETWEENNESS_MAX`` nodes (1,000 with networkx, 20,000 with igraph); above, or
-  when ``k`` is given, estimated from ``k`` (default 32) source nodes drawn with
-  ``random.Random(seed)`` from the IRI-sorted nodes (networkx's own sampling,
-  reproduced for igraph so both backends use the same sources).
+  ``EXACT_BETWEENNESS_MAX`` nodes (1,000 with networkx, 5,000 with igraph: exact
+  betweenness is O(n·m) and took 282 s with igraph on the 42,700-node graph of the CBP
+  table); above, or when ``k`` is given, estimated from ``k`` (default 32, at most
+  ``MAX_SAMPLES`` = 256) source nodes drawn with ``random.Random(seed)`` from the
+  IRI-sorted nodes (networkx's own sampling, reproduced for igraph so both backends use
+  the same sources). A ``k`` of at least the node count means exact.
 * ``pagerank``: directed (subject → object), damping 0.85, dangling mass spread evenly,
   tolerance 1e-10 so that networkx and igraph agree to ~1e-9.
 * ``eigenvector``: undirected, on the largest connected component (elsewhere 0: the
   measure is not meaningful across components), unit Euclidean norm.
-* ``closeness``: undirected, Wasserman–Faust scaled for disconnected graphs; O(n·m), so
-  refused above ``CLOSENESS_MAX`` nodes.
+* ``closeness``: undirected, Wasserman–Faust scaled for disconnected graphs; O(n·m) in
+  networkx, so refused above ``CLOSENESS_MAX`` (2,000) nodes.
 
-Scores are ranked by score, ties by IRI.
+Scores are ranked by score, ties by IRI; at most ``MAX_LIMIT`` (1,000) are returned. The
+caps are checked by :func:`check_scores` before any work (see :mod:`.limits`).
 """
 from __future__ import annotations
 
@@ -28,15 +31,14 @@ import networkx as nx
 
 from ..errors import BadParameter
 from .backend import choose_backend, to_igraph
+from .limits import CLOSENESS_MAX, EXACT_BETWEENNESS_MAX, MAX_LIMIT, MAX_SAMPLES, check_range
 from .projection import Projection
 
-__all__ = ["MEASURES", "CentralityResult", "centrality", "pagerank", "scores"]
+__all__ = ["CLOSENESS_MAX", "EXACT_BETWEENNESS_MAX", "MEASURES", "CentralityResult",
+           "centrality", "check_centrality", "check_scores", "pagerank", "scores"]
 
 MEASURES = ("degree", "betweenness", "pagerank", "eigenvector", "closeness")
-#: exact betweenness is O(n·m): above these node counts it is estimated from samples
-EXACT_BETWEENNESS_MAX = {"networkx": 1_000, "igraph": 20_000}
 DEFAULT_SAMPLES = 32
-CLOSENESS_MAX = 20_000
 PAGERANK_TOL = 1e-10
 DAMPING = 0.85
 
@@ -71,28 +73,56 @@ def centrality(projection: Projection, measure: str = "pagerank", limit: int = 2
     >>> [(p.split("/")[-1], round(s, 2)) for p, s in result.ranking]
     [('dhs', 0.75), ('flight', 0.75)]
     """
-    if limit < 1:
-        raise BadParameter("limit must be at least 1", parameter="limit")
+    check_centrality(projection, measure, limit, backend, k)
     used, parameters, values = scores(projection, measure, backend, k, seed)
     ranking = sorted(values.items(), key=lambda item: (-item[1], item[0]))[:limit]
     return CentralityResult(measure, used, parameters, ranking,
                             projection.graph.number_of_nodes(), values)
 
 
+def check_centrality(projection: Projection, measure: str, limit: int = 20,
+                     backend: str = "auto", k: int | None = None) -> None:
+    """Refuse, before any work, what :func:`centrality` would refuse or could not finish.
+
+    Examples
+    --------
+    >>> from graph.analysis.testing import tiny_store
+    >>> from graph.analysis.projection import project
+    >>> check_centrality(project(tiny_store()), "betweenness", k=100_000)
+    Traceback (most recent call last):
+    ...
+    graph.errors.BadParameter: k must be between 1 and 256 (betweenness source ...), got 100000
+    """
+    check_range(limit, 1, MAX_LIMIT, "limit", "rows of the ranking")
+    check_scores(projection, measure, backend, k)
+
+
+def check_scores(projection: Projection, measure: str, backend: str = "auto",
+                 k: int | None = None) -> None:
+    """The caps of :func:`scores`: a known measure and backend, ``k`` at most
+    ``MAX_SAMPLES``, closeness only up to ``CLOSENESS_MAX`` nodes."""
+    if measure not in MEASURES:
+        raise BadParameter(f"measure must be one of {', '.join(MEASURES)}", parameter="measure")
+    choose_backend(projection, backend)
+    if k is not None:
+        check_range(k, 1, MAX_SAMPLES, "k", "betweenness source nodes sampled; exact up to "
+                    f"{EXACT_BETWEENNESS_MAX['networkx']} nodes with networkx, "
+                    f"{EXACT_BETWEENNESS_MAX['igraph']} with igraph")
+    n = projection.graph.number_of_nodes()
+    if measure == "closeness" and n > CLOSENESS_MAX:
+        raise BadParameter(f"closeness is O(n·m): refused above {CLOSENESS_MAX} nodes "
+                           f"(this graph has {n})", parameter="measure", limit=CLOSENESS_MAX)
+
+
 def scores(projection: Projection, measure: str, backend: str = "auto", k: int | None = None,
            seed: int = 0) -> tuple[str, dict[str, Any], dict[str, float]]:
     """Every node's score: ``(backend used, parameters, {iri: score})``."""
-    if measure not in MEASURES:
-        raise BadParameter(f"measure must be one of {', '.join(MEASURES)}", parameter="measure")
+    check_scores(projection, measure, backend, k)
     used = choose_backend(projection, backend)
-    n = projection.graph.number_of_nodes()
-    if n == 0:
+    if projection.graph.number_of_nodes() == 0:
         return used, {}, {}
     if measure == "betweenness":
         return _betweenness(projection, used, k, seed)
-    if measure == "closeness" and n > CLOSENESS_MAX:
-        raise BadParameter(f"closeness is O(n·m): refused above {CLOSENESS_MAX} nodes "
-                           f"(this graph has {n})", parameter="measure")
     compute = _IGRAPH[measure] if used == "igraph" and measure in _IGRAPH else _NX[measure]
     parameters = {"damping": DAMPING, "tol": PAGERANK_TOL} if measure == "pagerank" else {}
     return (used if compute is _IGRAPH.get(measure) else "networkx", parameters,
@@ -185,8 +215,6 @@ def _betweenness(p: Projection, used: str, k: int | None,
     n = p.graph.number_of_nodes()
     if k is None and n > EXACT_BETWEENNESS_MAX[used]:
         k = DEFAULT_SAMPLES
-    if k is not None and not 1 <= k:
-        raise BadParameter("k must be at least 1", parameter="k")
     sampled = k is not None and k < n
     parameters: dict[str, Any] = ({"sampled_sources": k, "seed": seed} if sampled
                                   else {"exact": True})

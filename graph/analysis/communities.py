@@ -8,9 +8,14 @@ refinement step; igraph's own multilevel Louvain was 15-25x slower here), seeded
 a private ``random.Random``: its partition differs from networkx's for the same seed but
 its modularity is comparable or higher, and the answer says which method ran. Every
 list is sorted: communities by size then first IRI, members by IRI.
+
+Caps (:mod:`.limits`), checked before any work: lists of at most ``MAX_LIMIT`` (1,000)
+rows, ``resolution`` finite and at most ``MAX_RESOLUTION`` (100), and ``similar``
+examines at most ``MAX_SIMILAR_CANDIDATES`` (1,000,000) neighbour-of-neighbour links.
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -19,10 +24,12 @@ import networkx as nx
 
 from ..errors import BadParameter
 from .backend import choose_backend, to_igraph
+from .limits import MAX_LIMIT, MAX_RESOLUTION, MAX_SIMILAR_CANDIDATES, check_range
 from .projection import Edge, Projection
 from .resolve import resolve
 
-__all__ = ["ALGORITHMS", "Communities", "communities", "components", "connectors", "similar"]
+__all__ = ["ALGORITHMS", "Communities", "Connectors", "check_communities", "check_connectors",
+           "check_similar", "communities", "components", "connectors", "similar"]
 
 ALGORITHMS = ("louvain", "label_propagation")
 LEIDEN_ITERATIONS = 5
@@ -42,13 +49,15 @@ class Communities:
         """Node → community number (1 is the largest)."""
         return {n: i + 1 for i, group in enumerate(self.groups) for n in group}
 
-    def to_dict(self, projection: Projection, members: int = 20) -> dict[str, Any]:
+    def to_dict(self, projection: Projection, members: int = 20,
+                limit: int | None = None) -> dict[str, Any]:
+        """The answer: every community (or the ``limit`` largest), ``members`` of each."""
         return {"algorithm": self.algorithm, "backend": self.backend,
                 "parameters": self.parameters, "modularity": self.modularity,
                 "count": len(self.groups),
                 "communities": [{"id": i + 1, "size": len(g),
                                  "members": [projection.node_dict(n) for n in g[:members]]}
-                                for i, g in enumerate(self.groups)]}
+                                for i, g in enumerate(self.groups[:limit])]}
 
 
 def _ordered(groups: Any) -> tuple[tuple[str, ...], ...]:
@@ -68,11 +77,7 @@ def communities(projection: Projection, algorithm: str = "louvain", seed: int = 
     >>> sum(len(g) for g in found.groups), found.algorithm
     (5, 'louvain')
     """
-    if algorithm not in ALGORITHMS:
-        raise BadParameter(f"algorithm must be one of {', '.join(ALGORITHMS)}",
-                           parameter="algorithm")
-    if resolution <= 0:
-        raise BadParameter("resolution must be positive", parameter="resolution")
+    check_communities(projection, algorithm, resolution, backend)
     g = projection.undirected()
     used = choose_backend(projection, backend)
     if g.number_of_edges() == 0:
@@ -91,6 +96,19 @@ def communities(projection: Projection, algorithm: str = "louvain", seed: int = 
         parameters = {"seed": seed, "resolution": resolution}
     quality = nx.community.modularity(g, groups, resolution=resolution)
     return Communities(algorithm, used, parameters, groups, quality)
+
+
+def check_communities(projection: Projection, algorithm: str = "louvain",
+                      resolution: float = 1.0, backend: str = "auto") -> None:
+    """Refuse an unknown algorithm or backend, or a resolution that is not a positive
+    number up to ``MAX_RESOLUTION`` (NaN would silently make every move look useless)."""
+    if algorithm not in ALGORITHMS:
+        raise BadParameter(f"algorithm must be one of {', '.join(ALGORITHMS)}",
+                           parameter="algorithm")
+    if not (math.isfinite(resolution) and 0 < resolution <= MAX_RESOLUTION):
+        raise BadParameter(f"resolution must be positive and at most {MAX_RESOLUTION:g}, "
+                           f"got {resolution}", parameter="resolution", limit=MAX_RESOLUTION)
+    choose_backend(projection, backend)
 
 
 def _igraph_louvain(projection: Projection, seed: int,
@@ -152,8 +170,7 @@ def connectors(projection: Projection, limit: int = 50) -> Connectors:
     >>> [n.split("/")[-1] for n, _ in found.articulation_points]
     ['dhs', 'flight']
     """
-    if limit < 1:
-        raise BadParameter("limit must be at least 1", parameter="limit")
+    check_connectors(limit)
     g = projection.undirected()
     if choose_backend(projection) == "igraph":
         ig, names = to_igraph(projection)
@@ -169,6 +186,11 @@ def connectors(projection: Projection, limit: int = 50) -> Connectors:
                       tuple(tuple(projection.edges_between(a, b)) for a, b in bridges))
 
 
+def check_connectors(limit: int = 50) -> None:
+    """The cap of :func:`connectors`: ``limit`` at most ``MAX_LIMIT``."""
+    check_range(limit, 1, MAX_LIMIT, "limit", "articulation points and bridges listed")
+
+
 def similar(projection: Projection, entity: str, limit: int = 10) -> list[tuple[str, float]]:
     """Entities sharing neighbours with ``entity``, by Jaccard similarity of neighbour sets.
 
@@ -179,14 +201,30 @@ def similar(projection: Projection, entity: str, limit: int = 10) -> list[tuple[
     >>> [(n.split("/")[-1], round(s, 2)) for n, s in similar(project(tiny_store()), "ICE")]
     [('chn', 0.5), ('usa', 0.5), ('dhs', 0.25), ('flight', 0.25)]
     """
-    if limit < 1:
-        raise BadParameter("limit must be at least 1", parameter="limit")
-    node = resolve(projection, entity)
+    node = check_similar(projection, entity, limit)
     g = projection.undirected()
     mine = set(g[node])
     candidates = {c for n in mine for c in g[n]} - {node}
     scored = []
     for other in candidates:
-        theirs = set(g[other])
-        scored.append((other, len(mine & theirs) / len(mine | theirs)))
+        theirs = g[other]
+        shared = len(mine.intersection(theirs))
+        # |A ∪ B| = |A| + |B| - |A ∩ B|: building the union would cost |A| per candidate,
+        # quadratic for a hub whose neighbours reach every entity
+        scored.append((other, shared / (len(mine) + len(theirs) - shared)))
     return sorted(scored, key=lambda x: (-x[1], x[0]))[:limit]
+
+
+def check_similar(projection: Projection, entity: str, limit: int = 10) -> str:
+    """The IRI ``entity`` names, after refusing a ``limit`` above ``MAX_LIMIT`` or an
+    entity whose neighbours have more than ``MAX_SIMILAR_CANDIDATES`` links in all."""
+    check_range(limit, 1, MAX_LIMIT, "limit", "similar entities listed")
+    node = resolve(projection, entity)
+    g = projection.undirected()
+    reach = sum(g.degree(n) for n in g[node])
+    if reach > MAX_SIMILAR_CANDIDATES:
+        raise BadParameter(f"{projection.label(node)!r} is a hub: its neighbours have "
+                           f"{reach:,} links, above the {MAX_SIMILAR_CANDIDATES:,} that "
+                           "similar examines; narrow the projection (graph, predicate, "
+                           "class, include)", parameter="entity", limit=MAX_SIMILAR_CANDIDATES)
+    return node

@@ -3,7 +3,9 @@
 "What surrounds the Laken Riley Act?" is the ball of radius ``hops`` around it in the
 undirected projection, returned as nodes (with their distance) and every relationship
 among them (with its sentences). Hubs can make a 2-hop ball huge, so the ball is cut at
-``max_nodes``, nearest first (ties by IRI), and the answer says it was cut.
+``max_nodes`` (at most ``MAX_NODES``, 2,000), nearest first (ties by IRI), and the answer
+says it was cut; ``hops`` is at most ``MAX_HOPS`` (4). The search itself is one
+breadth-first search, linear in the graph.
 """
 from __future__ import annotations
 
@@ -12,14 +14,11 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import BadParameter
+from .limits import MAX_HOPS, MAX_NODES, check_range
 from .projection import Edge, Projection
 from .resolve import resolve
 
-__all__ = ["Neighbourhood", "neighbourhood"]
-
-MAX_HOPS = 4
-MAX_NODES = 2000
+__all__ = ["MAX_HOPS", "MAX_NODES", "Neighbourhood", "centre", "neighbourhood"]
 
 
 @dataclass(frozen=True)
@@ -54,15 +53,17 @@ def neighbourhood(projection: Projection, entity: str, hops: int = 1,
     >>> [e.predicate_label for e in n.edges]
     ['destination']
     """
-    if not 1 <= hops <= MAX_HOPS:
-        raise BadParameter(f"hops must be between 1 and {MAX_HOPS}", parameter="hops")
-    if not 1 <= max_nodes <= MAX_NODES:
-        raise BadParameter(f"max_nodes must be between 1 and {MAX_NODES}",
-                           parameter="max_nodes")
-    centre = resolve(projection, entity)
-    lengths = nx.single_source_shortest_path_length(projection.undirected(), centre,
+    node = centre(projection, entity, hops, max_nodes)
+    lengths = nx.single_source_shortest_path_length(projection.undirected(), node,
                                                     cutoff=hops)
     ordered = sorted(lengths.items(), key=lambda item: (item[1], item[0]))
     kept = dict(ordered[:max_nodes])
-    return Neighbourhood(centre, hops, kept, tuple(projection.edges_of(kept)),
+    return Neighbourhood(node, hops, kept, tuple(projection.edges_of(kept)),
                          len(ordered) > max_nodes)
+
+
+def centre(projection: Projection, entity: str, hops: int = 1, max_nodes: int = 200) -> str:
+    """The IRI ``entity`` names, after checking ``hops`` and ``max_nodes`` (no search)."""
+    check_range(hops, 1, MAX_HOPS, "hops", "steps from the entity")
+    check_range(max_nodes, 1, MAX_NODES, "max_nodes", "nodes returned")
+    return resolve(projection, entity)

@@ -7,7 +7,10 @@ the explanation never inverts what a source said: "fifth removal flight assisted
 
 ``k`` shortest simple paths come from networkx's ``shortest_simple_paths`` (Yen's
 algorithm), bounded by ``max_length`` hops; paths of equal length are ordered by their
-node IRIs, so the same graph and parameters always give the same answer.
+node IRIs, so the same graph and parameters always give the same answer. Yen's algorithm
+runs one shortest-path search per hop of every path it finds, so ``k`` is at most
+``MAX_K`` (50), ``max_length`` at most ``MAX_LENGTH`` (8), and ties at the k-th length
+are collected up to ``10 k + 100`` paths (:mod:`.limits`).
 """
 from __future__ import annotations
 
@@ -17,13 +20,13 @@ from typing import Any
 import networkx as nx
 
 from ..errors import BadParameter
+from .limits import MAX_LENGTH, MAX_PATHS, check_range
 from .projection import Edge, Projection
 from .resolve import resolve
 
-__all__ = ["Hop", "Path", "PathResult", "k_shortest_paths", "shortest_path"]
+__all__ = ["Hop", "Path", "PathResult", "endpoints", "k_shortest_paths", "shortest_path"]
 
-MAX_K = 50
-MAX_LENGTH = 8
+MAX_K = MAX_PATHS
 
 
 @dataclass(frozen=True)
@@ -108,19 +111,21 @@ def k_shortest_paths(projection: Projection, source: str, target: str, k: int = 
     >>> [p.length for p in result.paths]
     [1, 2]
     """
-    _check(k, 1, MAX_K, "k")
-    _check(max_length, 1, MAX_LENGTH, "max_length")
-    s = resolve(projection, source, "from")
-    t = resolve(projection, target, "to")
-    if s == t:
-        raise BadParameter("from and to name the same entity", parameter="to")
+    s, t = endpoints(projection, source, target, k, max_length)
     node_paths = _node_paths(projection.undirected(), s, t, k, max_length)
     return PathResult(s, t, tuple(_path(projection, nodes) for nodes in node_paths))
 
 
-def _check(value: int, low: int, high: int, name: str) -> None:
-    if not low <= value <= high:
-        raise BadParameter(f"{name} must be between {low} and {high}", parameter=name)
+def endpoints(projection: Projection, source: str, target: str, k: int = 3,
+              max_length: int = 4) -> tuple[str, str]:
+    """The two IRIs a path request names, after checking its caps (no search yet)."""
+    check_range(k, 1, MAX_K, "k", "paths returned")
+    check_range(max_length, 1, MAX_LENGTH, "max_length", "hops per path")
+    s = resolve(projection, source, "from")
+    t = resolve(projection, target, "to")
+    if s == t:
+        raise BadParameter("from and to name the same entity", parameter="to")
+    return s, t
 
 
 def _node_paths(g: nx.Graph, s: str, t: str, k: int, max_length: int) -> list[list[str]]:

@@ -7,6 +7,11 @@ its own terms), one ``bkg:AnalysisRun`` (a ``prov:Activity``: measures, paramete
 JSON, start and end times, ``prov:used`` each projected graph), a score triple per entity
 and measure (``?e bkg:pageRank ?r``, ``xsd:double``) and a ``bkg:community`` per entity.
 The analyses graph is itself never projected, so writing results cannot change them.
+
+Computing (:func:`compute_analyses`, over the projection only) and writing
+(:func:`store_analyses`, one update) are separate steps, so the computation can run in a
+killable child process (:mod:`.bounded`) while the write happens in the process that owns
+the store.
 """
 from __future__ import annotations
 
@@ -25,11 +30,12 @@ from .. import ids
 from ..errors import BadParameter
 from ..store import Store
 from . import vocab as v
-from .centrality import MEASURES, scores
-from .communities import communities
+from .centrality import MEASURES, check_scores, scores
+from .communities import Communities, check_communities, communities
 from .projection import Projection
 
-__all__ = ["GRAPH", "MEASURE_TERMS", "WriteReport", "write_analyses"]
+__all__ = ["GRAPH", "MEASURE_TERMS", "Computed", "WriteReport", "check_measures",
+           "compute_analyses", "store_analyses", "write_analyses"]
 
 GRAPH = v.GRAPH_ANALYSES
 MEASURE_TERMS = {"pagerank": v.BKG + "pageRank", "betweenness": v.BKG + "betweennessCentrality",
@@ -55,6 +61,15 @@ class WriteReport:
                 "measures": list(self.measures), "communities": self.communities}
 
 
+@dataclass(frozen=True)
+class Computed:
+    """What one run computed: ``measure -> (backend, parameters, scores)``, communities."""
+
+    results: dict[str, tuple[str, dict[str, Any], dict[str, float]]]
+    communities: Communities
+    started: datetime
+
+
 def write_analyses(store: Store, projection: Projection,
                    measures: Iterable[str] = ("pagerank", "betweenness", "degree"),
                    community_seed: int = 0, seed: int = 0, k: int | None = None,
@@ -73,14 +88,40 @@ def write_analyses(store: Store, projection: Projection,
     >>> [r["e"].value for r in rows]
     ['https://example.org/usa']
     """
+    computed = compute_analyses(projection, measures, community_seed, seed, k, backend)
+    return store_analyses(store, projection, computed)
+
+
+def check_measures(projection: Projection, measures: Iterable[str], k: int | None = None,
+                   backend: str = "auto") -> tuple[str, ...]:
+    """The distinct measures asked for, after the caps of every one (no work yet)."""
     chosen = tuple(dict.fromkeys(measures))
     unknown = [m for m in chosen if m not in MEASURES]
     if unknown:
         raise BadParameter(f"unknown measure(s) {', '.join(unknown)}; expected "
                            f"{', '.join(MEASURES)}", parameter="measure")
+    for measure in chosen:
+        check_scores(projection, measure, backend, k)
+    check_communities(projection, backend=backend)
+    return chosen
+
+
+def compute_analyses(projection: Projection,
+                     measures: Iterable[str] = ("pagerank", "betweenness", "degree"),
+                     community_seed: int = 0, seed: int = 0, k: int | None = None,
+                     backend: str = "auto") -> Computed:
+    """Every node's score for each measure, and Louvain communities; nothing written."""
+    chosen = check_measures(projection, measures, k, backend)
     started = _now()
     results = {m: scores(projection, m, backend, k, seed) for m in chosen}
-    found = communities(projection, seed=community_seed, backend=backend)
+    return Computed(results, communities(projection, seed=community_seed, backend=backend),
+                    started)
+
+
+def store_analyses(store: Store, projection: Projection, computed: Computed) -> WriteReport:
+    """Replace the analyses graph with ``computed``, in one update."""
+    results, found, started = computed.results, computed.communities, computed.started
+    chosen = tuple(results)
     parameters = {"measures": {m: {"backend": r[0], **r[1]} for m, r in results.items()},
                   "communities": {"algorithm": found.algorithm, "backend": found.backend,
                                   **found.parameters},
