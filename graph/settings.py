@@ -156,7 +156,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("iri_base", "https://w3id.org/borderkg/", "Base of the IRIs minted by the "
             "project; IRIs under it dereference to this server's documents."),
     Setting("result_cache_size", 256, "Query results kept in memory (0 disables); entries "
-            "are keyed by query, dataset and store version, so writes invalidate them.", _at_least(int, 0)),
+            "are keyed by query, dataset and store version, so writes invalidate them.",
+            _at_least(int, 0)),
     Setting("log_level", "info", "Log level: debug, info, warning, error.",
             _choice("debug", "info", "warning", "error")),
 )
