@@ -3,7 +3,9 @@
 Each subcommand opens the configured store (building the seed into an empty one, as
 ``serve`` does), projects it with the shared options (``--graph``, ``--predicate``,
 ``--class``, ``--include``, ``--collapse-observations``) and prints one analysis as a
-table or as the same JSON the HTTP API returns.
+table or as the same JSON the HTTP API returns. Analyses have the caps and the time limit
+of the HTTP API (``graph.analysis.bounded``; ``--analysis-timeout``): a refused or
+stopped analysis is one line on stderr and exit status 1.
 """
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def projection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--collapse-observations", is_flag=True,
                      help="Turn statistical observations into derived edges."),
         FORMAT,
-        with_settings(*STORE_SETTINGS, "article"),
+        with_settings(*STORE_SETTINGS, "article", "analysis_timeout"),
     ]
     for option in reversed(options):
         func = option(func)
@@ -64,7 +66,8 @@ def projection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def with_projection(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Open the store, project it, call ``func(projection, store, fmt, ...)``, close."""
+    """Open the store, project it, call ``func(projection, store, fmt, timeout, ...)``,
+    close."""
 
     @functools.wraps(func)
     def run(settings: Settings, graphs: tuple[str, ...], predicates: tuple[str, ...],
@@ -82,7 +85,8 @@ def with_projection(func: Callable[..., Any]) -> Callable[..., Any]:
             options = ProjectionOptions(graphs=choice, predicates=predicates or None,
                                         classes=classes or None, include=frozenset(include),
                                         collapse_observations=collapse_observations)
-            func(project(store, options), store=store, fmt=fmt, **kwargs)
+            func(project(store, options), store=store, fmt=fmt,
+                 timeout=settings.analysis_timeout, **kwargs)
         finally:
             store.close()
 
@@ -106,12 +110,12 @@ def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> None:
 @click.option("-k", "k", default=3, show_default=True, help="How many paths.")
 @click.option("--max-length", default=4, show_default=True, help="Longest path, in hops.")
 @with_projection
-def path(p: Any, store: Any, fmt: str, source: str, target: str, k: int,
+def path(p: Any, store: Any, fmt: str, timeout: float, source: str, target: str, k: int,
          max_length: int) -> None:
     """Shortest paths from SOURCE to TARGET (IRIs or labels), with their sentences."""
-    from graph.analysis import k_shortest_paths
+    from graph.analysis.bounded import k_shortest_paths
 
-    result = k_shortest_paths(p, source, target, k=k, max_length=max_length)
+    result = k_shortest_paths(p, source, target, k=k, max_length=max_length, timeout=timeout)
     if fmt == "json":
         return echo_json(result.to_dict(p))
     if not result.paths:
@@ -129,11 +133,12 @@ def path(p: Any, store: Any, fmt: str, source: str, target: str, k: int,
 @click.option("--hops", default=1, show_default=True)
 @click.option("--max-nodes", default=200, show_default=True)
 @with_projection
-def neighbours(p: Any, store: Any, fmt: str, entity: str, hops: int, max_nodes: int) -> None:
+def neighbours(p: Any, store: Any, fmt: str, timeout: float, entity: str, hops: int,
+               max_nodes: int) -> None:
     """Entities within HOPS of ENTITY and the relationships among them."""
-    from graph.analysis import neighbourhood
+    from graph.analysis.bounded import neighbourhood
 
-    found = neighbourhood(p, entity, hops=hops, max_nodes=max_nodes)
+    found = neighbourhood(p, entity, hops=hops, max_nodes=max_nodes, timeout=timeout)
     if fmt == "json":
         return echo_json(found.to_dict(p))
     _table([(d, p.label(n), n) for n, d in found.distances.items()], ("hops", "label", "iri"))
@@ -151,12 +156,13 @@ def neighbours(p: Any, store: Any, fmt: str, entity: str, hops: int, max_nodes: 
 @click.option("-k", "k", default=None, type=int, help="Betweenness: sampled sources.")
 @click.option("--seed", default=0, show_default=True)
 @with_projection
-def centrality(p: Any, store: Any, fmt: str, measure: str, limit: int, backend: str,
-               k: int | None, seed: int) -> None:
+def centrality(p: Any, store: Any, fmt: str, timeout: float, measure: str, limit: int,
+               backend: str, k: int | None, seed: int) -> None:
     """The most central entities by one measure."""
-    from graph.analysis import centrality as compute
+    from graph.analysis.bounded import centrality as compute
 
-    result = compute(p, measure, limit=limit, backend=backend, k=k, seed=seed)
+    result = compute(p, measure, limit=limit, backend=backend, k=k, seed=seed,
+                     timeout=timeout)
     if fmt == "json":
         return echo_json(result.to_dict(p))
     _table([(i, f"{s:.6f}", p.label(n), n) for i, (n, s) in enumerate(result.ranking, 1)],
@@ -171,12 +177,14 @@ def centrality(p: Any, store: Any, fmt: str, measure: str, limit: int, backend: 
 @click.option("--members", default=10, show_default=True, type=COUNT,
               help="Members shown per community.")
 @with_projection
-def communities(p: Any, store: Any, fmt: str, algorithm: str, seed: int, resolution: float,
-                members: int) -> None:
+def communities(p: Any, store: Any, fmt: str, timeout: float, algorithm: str, seed: int,
+                resolution: float, members: int) -> None:
     """Communities of densely linked entities."""
-    from graph.analysis import communities as compute
+    from graph.analysis.bounded import communities as compute
+    from graph.analysis.limits import MAX_MEMBERS, check_range
 
-    found = compute(p, algorithm, seed=seed, resolution=resolution)
+    check_range(members, 1, MAX_MEMBERS, "members", "members listed per community")
+    found = compute(p, algorithm, seed=seed, resolution=resolution, timeout=timeout)
     if fmt == "json":
         return echo_json(found.to_dict(p, members=members))
     click.echo(f"{len(found.groups)} communities, modularity {found.modularity:.4f}")
@@ -188,11 +196,13 @@ def communities(p: Any, store: Any, fmt: str, algorithm: str, seed: int, resolut
 @analyze.command()
 @click.option("--limit", default=20, show_default=True, type=COUNT)
 @with_projection
-def components(p: Any, store: Any, fmt: str, limit: int) -> None:
+def components(p: Any, store: Any, fmt: str, timeout: float, limit: int) -> None:
     """Connected components, largest first."""
-    from graph.analysis import components as compute
+    from graph.analysis.bounded import components as compute
+    from graph.analysis.limits import MAX_LIMIT, check_range
 
-    found = compute(p)
+    check_range(limit, 1, MAX_LIMIT, "limit", "components listed")
+    found = compute(p, timeout=timeout)
     if fmt == "json":
         shown = enumerate(found[:limit], 1)
         return echo_json({"count": len(found), "components": [
@@ -205,11 +215,11 @@ def components(p: Any, store: Any, fmt: str, limit: int) -> None:
 @analyze.command()
 @click.option("--limit", default=20, show_default=True)
 @with_projection
-def connectors(p: Any, store: Any, fmt: str, limit: int) -> None:
+def connectors(p: Any, store: Any, fmt: str, timeout: float, limit: int) -> None:
     """Key connectors: articulation points and bridges."""
-    from graph.analysis import connectors as compute
+    from graph.analysis.bounded import connectors as compute
 
-    found = compute(p, limit=limit)
+    found = compute(p, limit=limit, timeout=timeout)
     if fmt == "json":
         return echo_json(found.to_dict(p))
     click.echo("articulation points:")
@@ -223,11 +233,11 @@ def connectors(p: Any, store: Any, fmt: str, limit: int) -> None:
 @click.argument("entity")
 @click.option("--limit", default=10, show_default=True)
 @with_projection
-def similar(p: Any, store: Any, fmt: str, entity: str, limit: int) -> None:
+def similar(p: Any, store: Any, fmt: str, timeout: float, entity: str, limit: int) -> None:
     """Entities whose neighbours are most like ENTITY's (Jaccard)."""
-    from graph.analysis import similar as compute
+    from graph.analysis.bounded import similar as compute
 
-    found = compute(p, entity, limit=limit)
+    found = compute(p, entity, limit=limit, timeout=timeout)
     if fmt == "json":
         return echo_json([dict(p.node_dict(n), score=s) for n, s in found])
     _table([(f"{s:.3f}", p.label(n), n) for n, s in found], ("jaccard", "label", "iri"))
@@ -240,12 +250,13 @@ def similar(p: Any, store: Any, fmt: str, entity: str, limit: int) -> None:
               help="Measures to write (default: pagerank, betweenness, degree).")
 @click.option("--seed", default=0, show_default=True)
 @with_projection
-def write(p: Any, store: Any, fmt: str, measures: tuple[str, ...], seed: int) -> None:
+def write(p: Any, store: Any, fmt: str, timeout: float, measures: tuple[str, ...],
+          seed: int) -> None:
     """Write scores and communities into the graph .../graph/analyses, with PROV."""
-    from graph.analysis.rdf import write_analyses
+    from graph.analysis.bounded import write_analyses
 
     report = write_analyses(store, p, measures or ("pagerank", "betweenness", "degree"),
-                            community_seed=seed, seed=seed)
+                            community_seed=seed, seed=seed, timeout=timeout)
     if fmt == "json":
         return echo_json(report.to_dict())
     click.echo(f"{report.triples} triples written to {report.graph} by {report.run}")
