@@ -30,7 +30,7 @@ from typing import Any
 import networkx as nx
 
 from ..errors import BadParameter
-from .backend import choose_backend, to_igraph
+from .backend import choose_backend, seeded_igraph, to_igraph
 from .limits import CLOSENESS_MAX, EXACT_BETWEENNESS_MAX, MAX_LIMIT, MAX_SAMPLES, check_range
 from .projection import Projection
 
@@ -199,7 +199,8 @@ def _ig_eigenvector(p: Projection) -> dict[str, float]:
     g, names = to_igraph(p)
     component = min(g.connected_components(), key=lambda c: (-len(c), min(c)))
     sub = g.subgraph(component)
-    raw = sub.eigenvector_centrality(directed=False, scale=True)
+    with seeded_igraph(0):
+        raw = sub.eigenvector_centrality(directed=False, scale=True)
     norm = math.sqrt(sum(x * x for x in raw)) or 1.0
     values = dict.fromkeys(names, 0.0)
     values.update({names[v]: x / norm for v, x in zip(sorted(component), raw, strict=True)})

@@ -16,14 +16,13 @@ examines at most ``MAX_SIMILAR_CANDIDATES`` (1,000,000) neighbour-of-neighbour l
 from __future__ import annotations
 
 import math
-import random
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
 from ..errors import BadParameter
-from .backend import choose_backend, to_igraph
+from .backend import choose_backend, seeded_igraph, to_igraph
 from .limits import MAX_LIMIT, MAX_RESOLUTION, MAX_SIMILAR_CANDIDATES, check_range
 from .projection import Edge, Projection
 from .resolve import resolve
@@ -114,17 +113,12 @@ def check_communities(projection: Projection, algorithm: str = "louvain",
 def _igraph_louvain(projection: Projection, seed: int,
                     resolution: float) -> tuple[tuple[tuple[str, ...], ...], float]:
     """Groups and modularity from igraph (networkx's modularity is slow at this size)."""
-    import igraph
-
     ig, names = to_igraph(projection)
-    igraph.set_random_number_generator(random.Random(seed))
-    try:
+    with seeded_igraph(seed):
         # igraph 0.11's multilevel took 27-47 s on 50,000-node graphs here; Leiden with
         # the modularity objective (the refinement of Louvain) took 2 s, modularity higher
         clusters = ig.community_leiden(objective_function="modularity",
                                        resolution=resolution, n_iterations=LEIDEN_ITERATIONS)
-    finally:
-        igraph.set_random_number_generator(random)
     quality = ig.modularity(clusters.membership, resolution=resolution)
     return _ordered([[names[v] for v in members] for members in clusters]), quality
 

@@ -41,3 +41,23 @@ def synthetic() -> nx.DiGraph:
     g = nx.relabel_nodes(g, {n: f"{n:03d}" for n in g})
     g.add_edges_from([("x1", "x2"), ("x2", "x3"), ("x3", "x1"), ("x3", "x4")])
     return g
+
+
+def write_nquads(g: nx.Graph, path: Any) -> Any:
+    """``g`` as an N-Quads file (what :func:`store_of` would hold), for ``--load`` and
+    ``borderkg load``: the servers and commands under test read it like any data."""
+    graph = f"<{GRAPH_BACKGROUND}>"
+    with open(path, "w", encoding="utf-8") as out:
+        for n in g:
+            out.write(f'<{EX}{n}> <{LABEL.value}> "node {n}" {graph} .\n')
+        for a, b in g.edges:
+            out.write(f"<{EX}{a}> <{LINK.value}> <{EX}{b}> {graph} .\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def dense_nquads(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """5,000 entities, 50,000 links: just under the exact-betweenness cap of python-igraph,
+    and slow enough for it (~5 s here) to pass a short analysis time limit."""
+    return write_nquads(nx.gnm_random_graph(5_000, 50_000, seed=3),
+                        tmp_path_factory.mktemp("dense") / "dense.nq")
