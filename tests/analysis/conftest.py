@@ -12,6 +12,8 @@ from graph.ids import GRAPH_BACKGROUND
 EX = "https://example.org/n/"
 LINK = NamedNode("https://example.org/p/link")
 LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+#: the graph :func:`write_nquads` puts its links in
+SYNTHETIC_GRAPH = "https://example.org/graph/synthetic"
 
 
 def store_of(g: nx.Graph) -> Any:
@@ -44,9 +46,10 @@ def synthetic() -> nx.DiGraph:
 
 
 def write_nquads(g: nx.Graph, path: Any) -> Any:
-    """``g`` as an N-Quads file (what :func:`store_of` would hold), for ``--load`` and
-    ``borderkg load``: the servers and commands under test read it like any data."""
-    graph = f"<{GRAPH_BACKGROUND}>"
+    """``g`` as an N-Quads file (the links of :func:`store_of`, in a graph of its own that
+    the seed build leaves alone), for ``--load`` and ``borderkg load``: the servers and
+    commands under test read it like any data."""
+    graph = f"<{SYNTHETIC_GRAPH}>"
     with open(path, "w", encoding="utf-8") as out:
         for n in g:
             out.write(f'<{EX}{n}> <{LABEL.value}> "node {n}" {graph} .\n')
