@@ -25,28 +25,38 @@ So the policy is a static check of the request text, failing closed:
   brackets or with more than ``MAX_ELEMENTS`` pattern and operator tokens (``VALUES`` and
   ``INSERT DATA``/``DELETE DATA`` blocks are not counted: they are flat lists).
 
-All checks work on ``graph.sparql_text.analyse`` output and are cached per text, so a
-repeated query costs a dictionary lookup.
+All checks work on one lexing of the text (``graph.sparql_lexer``, which places every
+token boundary where the engine does): the shape limits and the SERVICE/LOAD/dataset report
+come from the same token stream. Verdicts are cached by a digest of the text, in caches
+bounded in bytes, so a repeated query costs a hash and a dictionary lookup.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from pyoxigraph import NamedNode
+
 from .errors import BadRequest, Forbidden, PayloadTooLarge
-from .sparql_text import Kind, SparqlText, Token, analyse, tokens, unescape_codepoints
+from .sparql_lexer import CLOSERS, OPENERS, position
+from .sparql_text import Kind, SparqlText, Token, analyse_tokens, lex
+from .text_cache import TextCache, digest
 
 #: deepest bracket nesting accepted ({ ( [); the engine crashed at ~3,000
 MAX_NESTING = 100
 #: most pattern/operator tokens accepted; the engine crashed at ~10,000
 MAX_ELEMENTS = 2_000
 
-_STRUCTURAL_PUNCT = set("{.;|&+-*/!^=<>")
+_STRUCTURAL_PUNCT = {".", ";", "|", "||", "&&", "+", "-", "*", "/", "!", "!=", "^", "=", "<",
+                     ">", "<=", ">=", "~"}
 _STRUCTURAL_WORDS = {"UNION", "OPTIONAL", "MINUS", "FILTER", "BIND", "GRAPH", "SERVICE",
-                     "EXISTS"}
-_OPEN, _CLOSE = "{([", "})]"
+                     "EXISTS", "LATERAL"}
+
+#: texts whose shape passed (a digest each: a few dozen bytes whatever the text's size)
+_SHAPE_OK: TextCache[bool] = TextCache(max_bytes=1 << 20)
+#: the admitted report of each (text, kind, base IRI): shape checked, report made
+_ADMITTED: TextCache[SparqlText] = TextCache()
 
 
 def admit(text: str, kind: Kind, settings: Any, store: Any, *,
@@ -61,15 +71,28 @@ def admit(text: str, kind: Kind, settings: Any, store: Any, *,
     Raises ``PayloadTooLarge`` (413), ``BadRequest`` (400) or ``Forbidden`` (403).
     """
     limit = int(settings.get("max_query_bytes") or 0)
-    if limit and len(text) > limit // 4 and len(text.encode("utf-8")) > limit:
+    if limit and len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:
         raise PayloadTooLarge(f"the {kind} text is over the max_query_bytes limit of "
                               f"{limit:,} bytes; send bulk data through the Graph Store "
                               "protocol", limit_bytes=limit)
-    info = analyse(text, kind, base_iri)
+    info = _lexed_and_shaped(text, kind, base_iri)
     check = check_query if kind == "query" else check_update
-    check(info, settings, store, text)
+    check(info, settings, store)
     for name, iris in (dataset_params or {}).items():
         check_graph_iris(name, iris, settings, store)
+    return info
+
+
+def _lexed_and_shaped(text: str, kind: Kind, base_iri: str | None) -> SparqlText:
+    """The report on ``text``, its shape checked, from one lexing (or from the cache)."""
+    key = digest(text)
+    info = _ADMITTED.get((key, kind, base_iri))
+    if info is None:
+        toks = lex(text)
+        _check_tokens(toks, text)
+        _SHAPE_OK.put(key, True, 0)
+        info = analyse_tokens(toks, kind, base_iri)
+        _ADMITTED.put((key, kind, base_iri), info, info.size_estimate() + len(base_iri or ""))
     return info
 
 
@@ -110,11 +133,21 @@ def _hosts(settings: Any) -> list[str]:
     return [h.strip().lower() for h in (settings.get("allowed_service_hosts") or []) if h.strip()]
 
 
+def _is_iri(iri: str) -> bool:
+    """Whether the engine takes ``iri`` as an absolute IRI (a relative one, or one whose
+    ``\\u`` escapes decoded to ``>`` or a space, names nothing a store could hold)."""
+    try:
+        NamedNode(iri)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_dataset_iri(keyword: str, iri: str, settings: Any, store: Any) -> None:
-    if iri and store.contains_graph(iri):
+    if iri and _is_iri(iri) and store.contains_graph(iri):
         return
     base = settings.get("iri_base") or ""
-    if keyword == "WITH" and base and iri.startswith(base) and "://" in base:
+    if keyword == "WITH" and base and iri.startswith(base) and "://" in base and _is_iri(iri):
         return  # an update creating one of the project's own graphs
     shown = f"<{iri}>" if iri else "a variable or undeclared prefix"
     raise Forbidden(f"{keyword} {shown} refused: it is not a graph in this store, and "
@@ -122,7 +155,6 @@ def _check_dataset_iri(keyword: str, iri: str, settings: Any, store: Any) -> Non
                     iri=iri or None)
 
 
-@lru_cache(maxsize=4096)
 def _service_refusal(services: tuple[str | None, ...], allowed: tuple[str, ...]) -> str | None:
     """Why the first disallowed SERVICE target is refused, or None when all are allowed."""
     for target in services:
@@ -135,6 +167,8 @@ def _service_refusal(services: tuple[str | None, ...], allowed: tuple[str, ...])
 
 
 def _endpoint_problem(target: str, allowed: tuple[str, ...]) -> str | None:
+    if not _is_iri(target):
+        return "not a valid absolute IRI"
     try:
         parts = urlsplit(target)
         host = (parts.hostname or "").lower()
@@ -151,29 +185,40 @@ def _endpoint_problem(target: str, allowed: tuple[str, ...]) -> str | None:
     return None
 
 
-@lru_cache(maxsize=4096)
 def check_shape(text: str) -> None:
     """Raise ``BadRequest`` when ``text`` would overrun the engine's recursion.
 
-    Cached: a text that passed once passes again for free (a failure raises, and
-    ``lru_cache`` does not cache exceptions, which only costs the lexer again).
+    A text that passed once passes again for the price of its digest (a failure raises
+    and is not remembered, which only costs the lexer again).
+    """
+    key = digest(text)
+    if _SHAPE_OK.get(key):
+        return
+    _check_tokens(lex(text), text)
+    _SHAPE_OK.put(key, True, 0)
+
+
+def _check_tokens(toks: Sequence[Token], text: str) -> None:
+    """The shape limits on a lexed text: bracket depth and structural token count.
+
+    ``<<``/``>>`` (quoted triples) nest like brackets; ``VALUES`` and ``INSERT DATA``/
+    ``DELETE DATA`` blocks are flat lists and their tokens are not counted.
     """
     depth = elements = 0
     stack: list[str] = []
     skip_depth: int | None = None  # stack size at which a VALUES/DATA block opened
     pending_skip = False
     previous = ""
-    source = unescape_codepoints(text)
-    for token in tokens(source):
-        if token.kind == "punct" and token.text in _OPEN:
+    for token in toks:
+        if token.kind == "punct" and token.text in OPENERS:
             stack.append(token.text)
             depth = max(depth, len(stack))
             if depth > MAX_NESTING:
-                raise _too_complex(f"brackets nested deeper than {MAX_NESTING}", token, source)
+                raise _too_complex(f"brackets nested deeper than {MAX_NESTING}", token, text)
             if pending_skip and token.text == "{" and skip_depth is None:
                 skip_depth, pending_skip = len(stack), False
             continue
-        if token.kind == "punct" and token.text in _CLOSE:
+        if token.kind == "punct" and token.text in CLOSERS:
             if skip_depth is not None and len(stack) == skip_depth:
                 skip_depth = None
             if stack:
@@ -187,7 +232,7 @@ def check_shape(text: str) -> None:
             elements += 1
             if elements > MAX_ELEMENTS:
                 raise _too_complex(f"more than {MAX_ELEMENTS} patterns and operators",
-                                   token, source)
+                                   token, text)
 
 
 def _is_structural(token: Token, stack: list[str]) -> bool:
@@ -201,8 +246,7 @@ def _is_structural(token: Token, stack: list[str]) -> bool:
 
 
 def _too_complex(what: str, token: Token, text: str) -> BadRequest:
-    line = text.count("\n", 0, token.start) + 1
-    column = token.start - text.rfind("\n", 0, token.start)
+    line, column = position(text, token.start)
     return BadRequest(f"SPARQL text too complex: {what}; simplify or split the request",
                       line=line, column=column, limit_nesting=MAX_NESTING,
                       limit_elements=MAX_ELEMENTS)

@@ -1,61 +1,53 @@
-"""A small SPARQL lexer: what a query or update *is*, before the engine sees it.
+"""What a query or update *is*, before the engine sees it: form, prologue, dataset clauses,
+``SERVICE`` targets and ``LOAD`` sources.
 
 The engine (Oxigraph) parses and evaluates in Rust, including ``SERVICE`` calls, and
-exposes no parse-only API; rdflib's parser costs milliseconds and is not thread-safe
-(FACTS.md). Policy decisions need far less than a parse tree: the query form, the dataset
-clauses (``FROM``/``USING``/``WITH``), ``SERVICE`` targets and ``LOAD`` sources. A lexer
-finds them reliably because SPARQL keywords cannot hide inside IRIs, strings, comments or
-prefixed names once those are tokenised correctly, and it costs microseconds.
+exposes no parse-only API; rdflib's parser costs milliseconds and is not thread-safe.
+Policy decisions need far less than a parse tree, and a token stream that agrees with the
+engine's about where every token begins and ends (``graph.sparql_lexer``) gives it: SPARQL
+keywords cannot hide inside IRIs, strings, comments or prefixed names once those end
+where the engine ends them.
 
-The lexer is fail-closed for the guard: whatever looks like a ``SERVICE`` or ``LOAD``
-keyword token is reported, even in a query the engine would later reject.
+Relative IRIs are resolved as the engine resolves them (``graph.iri``), against the base
+IRI the engine is given and then each ``BASE`` in turn (itself resolved against the base
+before it); a ``PREFIX`` IRI is resolved when declared. Prefixed names expand to the
+namespace plus the local name with its ``\\`` escapes removed and ``%XX`` kept, as the
+engine expands them.
+
+The report is fail-closed for the guard: whatever looks like a ``SERVICE`` or ``LOAD``
+keyword is reported, even in a text the engine would later reject, and so is every reading
+the engine may give a keyword run together with a prefixed name (``SERVICE:a``,
+``FROMx:g``, ``PREFIXx: <...>``), when the prefix it would then use is declared.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Literal
-from urllib.parse import urljoin
 
-from .errors import QuerySyntaxError
+from . import iri as iris
+from .sparql_lexer import (
+    CLOSERS,
+    OPENERS,
+    Token,
+    glued_keywords,
+    lex,
+    string_value,
+    tokens,
+    unescape_codepoints,
+)
+from .text_cache import TextCache, digest
+
+__all__ = ["FORMS", "Kind", "SparqlText", "Token", "add_using", "analyse", "analyse_tokens",
+           "lex", "string_value", "tokens", "unescape_codepoints"]
 
 Kind = Literal["query", "update"]
 
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-              |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
-  | (?P<var>[?$][\w\u00B7\u0300-\u036F\u203F-\u2040]+)
-  | (?P<bnode>_:[\w.\-]*)
-  | (?P<pname>(?:[^\W\d_][\w.\-]*)?:(?:[\w\-:%.]|\\.)*)
-  | (?P<langtag>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-  | (?P<word>[^\W\d][\w]*)
-  | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
-  | (?P<unterminated>['"])
-  | (?P<punct>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
 FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
 
-
-@dataclass(frozen=True)
-class Token:
-    """A lexical token: its kind, text and offset in the source."""
-
-    kind: str
-    text: str
-    start: int
-
-    @property
-    def upper(self) -> str:
-        return self.text.upper() if self.kind == "word" else ""
+_PN_LOCAL_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -73,107 +65,177 @@ class SparqlText:
     def dataset_keywords(self) -> set[str]:
         return {keyword for keyword, _ in self.dataset}
 
+    def size_estimate(self) -> int:
+        """Bytes this report holds, roughly (what a cache entry for it costs)."""
+        strings = [*self.prefixes, *self.prefixes.values(), self.base or "",
+                   *(s for pair in self.dataset for s in pair), *(s or "" for s in self.services),
+                   *self.loads]
+        return 400 + sum(sys.getsizeof(s) + 32 for s in strings)
 
-def tokens(text: str) -> Iterator[Token]:
-    """Significant tokens of ``text`` (whitespace and comments dropped)."""
-    line = 1
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "punct"
-        if kind == "unterminated":
-            line = text.count("\n", 0, match.start()) + 1
-            column = match.start() - text.rfind("\n", 0, match.start())
-            raise QuerySyntaxError(f"unterminated string starting at line {line}, "
-                                   f"column {column}", line=line, column=column,
-                                   expected="a closing quote")
-        if kind not in ("ws", "comment"):
-            yield Token(kind, match.group(), match.start())
+
+_ANALYSES: TextCache[SparqlText] = TextCache()
+
+
+def analyse(text: str, kind: Kind, base: str | None = None) -> SparqlText:
+    """Lex ``text`` and report its form, prologue, dataset clauses, SERVICE and LOAD;
+    ``base`` is the base IRI the engine is given (relative IRIs resolve against it).
+
+    Cached by a digest of the text in a cache bounded in bytes.
+    """
+    key = (digest(text), kind, base)
+    info = _ANALYSES.get(key)
+    if info is None:
+        info = analyse_tokens(lex(text), kind, base)
+        _ANALYSES.put(key, info, info.size_estimate() + len(base or ""))
+    return info
+
+
+def analyse_tokens(toks: Sequence[Token], kind: Kind, base: str | None = None) -> SparqlText:
+    """``analyse`` on tokens already lexed (so one lexing serves every check of a text)."""
+    return _Analysis(toks, kind, base).run()
 
 
 class _Resolver:
     """Turns IRI and prefixed-name tokens into absolute IRIs using PREFIX/BASE seen so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: str | None) -> None:
         self.prefixes: dict[str, str] = {}
-        self.base: str | None = None
+        self.base = base
 
     def iri(self, token: Token) -> str | None:
         if token.kind == "iri":
-            value = token.text[1:-1]
-            return urljoin(self.base, value) if self.base else value
+            return iris.resolve(self.base, unescape_codepoints(token.text[1:-1]))
         if token.kind == "pname":
-            prefix, _, local = token.text.partition(":")
-            namespace = self.prefixes.get(prefix)
-            return None if namespace is None else namespace + re.sub(r"\\(.)", r"\1", local)
+            return self.pname(token.text)
         return None
 
-
-def _target(toks: Sequence[Token], i: int, resolver: _Resolver) -> tuple[str | None, int]:
-    """The IRI (or None for a variable/unresolvable name) at ``toks[i]``, skipping SILENT."""
-    if i < len(toks) and toks[i].upper == "SILENT":
-        i += 1
-    if i >= len(toks):
-        return None, i
-    token = toks[i]
-    resolved = resolver.iri(token)
-    if resolved is None and token.kind == "pname":
-        resolved = token.text  # undeclared prefix: reported verbatim, refused downstream
-    return resolved, i + 1
+    def pname(self, text: str) -> str | None:
+        prefix, _, local = text.partition(":")
+        namespace = self.prefixes.get(prefix)
+        return None if namespace is None else namespace + _PN_LOCAL_ESCAPE.sub(r"\1", local)
 
 
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+class _Analysis:
+    """One walk over the tokens, collecting what ``SparqlText`` reports."""
 
+    def __init__(self, toks: Sequence[Token], kind: Kind, base: str | None) -> None:
+        self.toks, self.kind = toks, kind
+        self.resolver = _Resolver(base)
+        self.form: str | None = None
+        self.dataset: list[tuple[str, str]] = []
+        self.services: list[str | None] = []
+        self.loads: list[str] = []
 
-def unescape_codepoints(text: str) -> str:
-    """Apply SPARQL's ``\\uXXXX``/``\\UXXXXXXXX`` escapes, which the grammar processes
-    before parsing (SPARQL 1.1 section 19.2) — so ``\\u0053ERVICE`` is ``SERVICE``."""
-    def replace(match: re.Match[str]) -> str:
-        code = int(match.group(1) or match.group(2), 16)
-        return chr(code) if code <= 0x10FFFF else match.group()
+    def run(self) -> SparqlText:
+        toks, i, depth, prologue = self.toks, 0, 0, True
+        while i < len(toks):
+            consumed = self._declaration(i, prologue)
+            if consumed:
+                i += consumed
+                continue
+            token, prologue = toks[i], False
+            if token.kind == "punct":
+                depth += (token.text in OPENERS) - (token.text in CLOSERS and depth > 0)
+                prologue = token.text == ";" and depth == 0 and self.kind == "update"
+            elif token.kind == "word":
+                self._keyword(i)
+            elif token.kind == "pname":
+                self._run_together(i)
+            i += 1
+        return SparqlText(self.kind, self.form, dict(self.resolver.prefixes),
+                          self.resolver.base, tuple(self.dataset), tuple(self.services),
+                          tuple(self.loads))
 
-    return _CODEPOINT.sub(replace, text)
+    def _declaration(self, i: int, prologue: bool) -> int:
+        """How many tokens a PREFIX/BASE/VERSION declaration at ``i`` takes (0: none)."""
+        toks = self.toks
+        word, following = toks[i].upper, toks[i + 1:i + 3]
+        kinds = [t.kind for t in following]
+        if word == "PREFIX" and kinds == ["pname", "iri"] and following[0].text.endswith(":"):
+            self._declare(following[0].text[:-1], following[1])
+            return 3
+        if word == "BASE" and kinds[:1] == ["iri"]:
+            self.resolver.base = self.resolver.iri(following[0])
+            return 2
+        if word == "VERSION" and kinds[:1] == ["string"]:
+            return 2
+        if prologue and toks[i].kind == "pname" and kinds[:1] == ["iri"] \
+                and toks[i].text.endswith(":"):
+            for keyword, rest in glued_keywords(toks[i].text):
+                if keyword == "PREFIX" and rest.count(":") == 1:
+                    self._declare(rest[:-1], following[0])  # PREFIXx: <...> is PREFIX x:
+                    return 2
+        return 0
 
+    def _declare(self, prefix: str, iri: Token) -> None:
+        namespace = self.resolver.iri(iri)
+        if namespace is not None:
+            self.resolver.prefixes[prefix] = namespace
 
-@lru_cache(maxsize=4096)
-def analyse(text: str, kind: Kind, base: str | None = None) -> SparqlText:
-    """Lex ``text`` and report its form, prologue, dataset clauses, SERVICE and LOAD;
-    ``base`` is the base IRI the engine is given (relative IRIs resolve against it)."""
-    toks = list(tokens(unescape_codepoints(text)))
-    resolver = _Resolver()
-    resolver.base = base
-    form: str | None = None
-    dataset: list[tuple[str, str]] = []
-    services: list[str | None] = []
-    loads: list[str] = []
-    i = 0
-    while i < len(toks):
-        word = toks[i].upper
-        if word == "PREFIX" and i + 2 < len(toks) and toks[i + 1].kind == "pname":
-            namespace = resolver.iri(toks[i + 2])
-            resolver.prefixes[toks[i + 1].text[:-1]] = namespace or toks[i + 2].text[1:-1]
-            i += 3
-            continue
-        if word == "BASE" and i + 1 < len(toks) and toks[i + 1].kind == "iri":
-            resolver.base = resolver.iri(toks[i + 1])
-            i += 2
-            continue
-        if kind == "query" and form is None and word in FORMS:
-            form = word.lower()
+    def _keyword(self, i: int) -> None:
+        word = self.toks[i].upper
+        if self.kind == "query" and self.form is None and word in FORMS:
+            self.form = word.lower()
         elif word in ("FROM", "USING"):
-            named = i + 1 < len(toks) and toks[i + 1].upper == "NAMED"
-            iri, _ = _target(toks, i + 2 if named else i + 1, resolver)
-            dataset.append((word + (" NAMED" if named else ""), iri or ""))
+            named = self._upper(i + 1) == "NAMED"
+            iri = self._target(i + 2 if named else i + 1)
+            self.dataset.append((word + (" NAMED" if named else ""), iri or ""))
         elif word == "WITH":
-            iri, _ = _target(toks, i + 1, resolver)
-            dataset.append(("WITH", iri or ""))
+            self.dataset.append(("WITH", self._target(i + 1) or ""))
         elif word == "SERVICE":
-            iri, _ = _target(toks, i + 1, resolver)
-            services.append(iri)
+            self.services.append(self._target(i + 1))
         elif word == "LOAD":
-            iri, _ = _target(toks, i + 1, resolver)
-            loads.append(iri or "")
-        i += 1
-    return SparqlText(kind, form, dict(resolver.prefixes), resolver.base, tuple(dataset),
-                      tuple(services), tuple(loads))
+            self.loads.append(self._target(i + 1) or "")
+
+    def _upper(self, i: int) -> str:
+        return self.toks[i].upper if i < len(self.toks) else ""
+
+    def _target(self, i: int) -> str | None:
+        """The IRI at ``toks[i]`` (SILENT skipped); None for a variable. A prefixed name
+        with an undeclared prefix is reported as written, and refused downstream."""
+        if self._upper(i) == "SILENT":
+            i += 1
+        if i >= len(self.toks):
+            return None
+        token = self.toks[i]
+        resolved = self.resolver.iri(token)
+        if resolved is None and token.kind == "pname":
+            resolved = token.text
+        return resolved
+
+    def _run_together(self, i: int) -> None:
+        """Report what the engine may read in a prefixed name that starts with a keyword:
+        ``SERVICEx:a`` as ``SERVICE x:a``, ``FROMNAMEDx:g`` as ``FROM NAMED x:g``, and so
+        on, whenever the prefix that reading uses is declared (else the engine cannot)."""
+        before = self._upper(i - 1) if i else ""
+        for keyword, rest in glued_keywords(self.toks[i].text):
+            clause, named, optional = keyword, False, _OPTIONAL_AFTER.get(keyword)
+            if keyword == "SILENT" and before in ("SERVICE", "LOAD"):
+                clause = before
+            elif keyword == "NAMED" and before in ("FROM", "USING"):
+                clause, named = before, True
+            elif keyword not in ("SERVICE", "LOAD", "FROM", "USING", "WITH"):
+                continue
+            readings = [(rest, named)]
+            if optional:
+                readings += [(after, optional == "NAMED") for k, after in glued_keywords(rest)
+                             if k == optional]
+            for name, is_named in readings:
+                iri = self.resolver.pname(name)
+                if iri is not None:
+                    self._report(clause, iri, is_named)
+
+    def _report(self, clause: str, iri: str, named: bool) -> None:
+        if clause == "SERVICE":
+            self.services.append(iri)
+        elif clause == "LOAD":
+            self.loads.append(iri)
+        else:
+            self.dataset.append((clause + (" NAMED" if named else ""), iri))
+
+
+#: the keyword that may follow each clause keyword before its IRI
+_OPTIONAL_AFTER = {"SERVICE": "SILENT", "LOAD": "SILENT", "FROM": "NAMED", "USING": "NAMED"}
 
 
 def _modify_where_offsets(toks: Sequence[Token]) -> list[int]:
@@ -206,6 +268,6 @@ def add_using(text: str, default_graphs: Sequence[str], named_graphs: Sequence[s
         "".join(f"USING NAMED <{g}> " for g in named_graphs)
     if not clauses:
         return text
-    for offset in reversed(_modify_where_offsets(list(tokens(text)))):
+    for offset in reversed(_modify_where_offsets(lex(text))):
         text = text[:offset] + clauses + text[offset:]
     return text
