@@ -27,7 +27,7 @@ from tests.w3c.runner import Context, Target
 
 STORE = os.environ.get("BORDERKG_W3C_STORE", "disk")
 DEFAULT_CONFIG = os.environ.get("BORDERKG_W3C_DEFAULT_CONFIG", "1") != "0"
-JUDGED = "BorderKG"
+JUDGED = "BorderKG (union off)"
 DEFAULT = "BorderKG default"
 REFERENCE = "oxigraph serve"
 

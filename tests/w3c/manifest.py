@@ -8,7 +8,7 @@ of the suite. Nothing is ever fetched.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rdflib import RDF, RDFS, BNode, Graph, Literal, Namespace, URIRef
@@ -90,12 +90,12 @@ class Case:
     result_data: tuple[GraphFile, ...] = ()
     service_data: tuple[tuple[str, tuple[GraphFile, ...]], ...] = ()
     exchanges: tuple[Exchange, ...] = ()
-    requires: tuple[str, ...] = field(default=())
+    requires: tuple[str, ...] = ()
 
     @property
     def directory(self) -> str:
-        return self.iri[len(W3C_BASE):].split("/", 1)[0] if self.iri.startswith(W3C_BASE) \
-            else self.iri.rsplit("/", 2)[-2]
+        """The suite directory of the test's manifest (``add``, ``protocol``...)."""
+        return self.iri.rsplit("/", 2)[-2]
 
     @property
     def id(self) -> str:
@@ -154,24 +154,21 @@ def read_case(graph: Graph, test: Node) -> Case:
     action = graph.value(test, MF.action)
     kind = _local_name(graph.value(test, RDF.type))
     approval = _local_name(graph.value(test, DAWGT.approval)) or "unclassified"
-    common = {"iri": str(test), "name": str(graph.value(test, MF.name) or ""), "kind": kind,
-              "approval": approval,
-              "requires": tuple(_local_name(r) for r in graph.objects(test, MF.requires))}
+    base = Case(iri=str(test), name=str(graph.value(test, MF.name) or ""), kind=kind,
+                approval=approval,
+                requires=tuple(_local_name(r) for r in graph.objects(test, MF.requires)))
     if isinstance(action, URIRef):
-        return Case(query=str(action), **common)
+        return replace(base, query=str(action))
     if action is None:
-        return Case(**common)
+        return base
     if graph.value(action, HT.requests) is not None:
-        return Case(data=_graph_data(graph, test), exchanges=_exchanges(graph, action),
-                    **common)
+        return replace(base, data=_graph_data(graph, test), exchanges=_exchanges(graph, action))
     query = graph.value(action, QT.query) or graph.value(action, UT.request)
     result = graph.value(test, MF.result)
-    return Case(query=str(query) if query else None,
-                data=_dataset(graph, action),
-                result=str(result) if isinstance(result, URIRef) else None,
-                result_data=_dataset(graph, result) if isinstance(result, BNode) else (),
-                service_data=_service_data(graph, action), **common)
-
+    return replace(base, query=str(query) if query else None, data=_dataset(graph, action),
+                   result=str(result) if isinstance(result, URIRef) else None,
+                   result_data=_dataset(graph, result) if isinstance(result, BNode) else (),
+                   service_data=_service_data(graph, action))
 
 def _dataset(graph: Graph, node: Node) -> tuple[GraphFile, ...]:
     """Default-graph files (``qt:data``/``ut:data``) then named graphs."""

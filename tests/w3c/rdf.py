@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -46,7 +47,7 @@ def _renamed(node: ox.NamedNode, names: Names) -> ox.NamedNode:
     return ox.NamedNode(names[node.value]) if node.value in names else node
 
 
-def _term(node: object, tag: str, names: Names) -> object:
+def _term(node: Any, tag: str, names: Names) -> Any:
     if isinstance(node, ox.BlankNode):
         return ox.BlankNode(f"{tag}{node.value}")
     if isinstance(node, ox.NamedNode):

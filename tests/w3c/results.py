@@ -187,7 +187,7 @@ def result_set_of(quads: Sequence[ox.Quad]) -> Solutions | bool | None:
     by_subject: dict[Term, list[tuple[str, Term]]] = {}
     for quad in quads:
         by_subject.setdefault(term_of(quad.subject), []).append(
-            (quad.predicate.value, term_of(quad.object)))
+            (term_of(quad.predicate)[1], term_of(quad.object)))
     sets = [s for s, props in by_subject.items() if (RDF_TYPE, ("I", RS + "ResultSet")) in props]
     if not sets:
         return None
@@ -196,8 +196,8 @@ def result_set_of(quads: Sequence[ox.Quad]) -> Solutions | bool | None:
         if predicate == RS + "boolean":
             return value[1] == "true"
     variables = tuple(v[1] for p, v in props if p == RS + "resultVariable")
-    index = {term_of(q.subject): int(q.object.value) for q in quads
-             if q.predicate.value == RS + "index"}
+    index = {s: int(v[1]) for s, pairs in by_subject.items() for p, v in pairs
+             if p == RS + "index"}
     solutions = sorted((v for p, v in props if p == RS + "solution"),
                        key=lambda s: index.get(s, 0))
     return Solutions(variables, tuple(_rs_row(by_subject, s) for s in solutions))

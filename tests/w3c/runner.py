@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 import requests
+from rdflib import Graph
 
 from tests.w3c.manifest import W3C_BASE, Case, GraphFile, local_path
 from tests.w3c.rdf import (
@@ -157,15 +158,15 @@ def source_text(iri: str, dead: str, names: Names | None = None) -> str:
 def _dataset_files(case: Case, text: str) -> tuple[GraphFile, ...]:
     """The test's data, plus each FROM graph of the suite as a named graph of its own."""
     named = {f.graph for f in case.data}
-    extra = tuple(GraphFile(iri, iri) for iri in dict.fromkeys(from_graphs(text, case.query or ""))
+    wanted = dict.fromkeys(from_graphs(text, case.query or ""))
+    extra = tuple(GraphFile(iri, iri) for iri in wanted
                   if iri not in named and iri.startswith(W3C_BASE) and local_path(iri).is_file())
     return case.data + extra
 
 
 def _answer(lane: Lane, text: str, expected_suffix: str, expected: Answer) -> Answer:
     accept = ACCEPT.get(expected_suffix) or (
-        GRAPH_ACCEPT if not isinstance(expected, bool) and not hasattr(expected, "rows")
-        else RESULTS_ACCEPT)
+        GRAPH_ACCEPT if isinstance(expected, Graph) else RESULTS_ACCEPT)
     response = lane.query(text, accept)
     if response.status_code != 200:
         raise Failed(f"query refused: {_refusal(response)}")
@@ -219,7 +220,7 @@ def evaluate_update(lane: Lane, case: Case) -> None:
             raise Failed(f"graph {name or 'DEFAULT'}: {problem}")
 
 
-def _names(graphs: dict[str | None, object]) -> str:
+def _names(graphs: Mapping[str | None, object]) -> str:
     return str(sorted(name or "DEFAULT" for name in graphs))
 
 

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.w3c.manifest import load_cases
 from tests.w3c.results import Solutions, compare_solutions, literal, parse_csv
 from tests.w3c.texts import outbound_to_loopback, top_level_order
+
+pytestmark = pytest.mark.w3c
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 DEAD = "http://127.0.0.1:9"
