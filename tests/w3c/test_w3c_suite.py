@@ -37,11 +37,16 @@ SELECTED = {g.strip() for g in os.environ.get("BORDERKG_W3C_GROUPS", "").split("
 REPORT = os.environ.get("BORDERKG_W3C_REPORT")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Run:
+    """One run of the suite: the tests, every outcome, the servers' column labels."""
+
     cases: list[Case]
     outcomes: list[Outcome]
     labels: list[str]
+
+    def __repr__(self) -> str:
+        return f"Run({len(self.cases)} tests x {self.labels})"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +65,7 @@ def suite_run(w3c_servers: tuple[list[Target], Context]) -> Run:
         report_family(line)
     for label in CONFIGURATIONS:
         lagging = [o for o in behind(outcomes, label, REFERENCE) if o.group not in REPORT_ONLY]
-        report_family(f"{label}: {len(lagging)} tests fail that oxigraph serve passes")
+        report_family(f"{label}: {len(lagging)} failing where oxigraph serve passes")
     if REPORT:
         write_report(Path(REPORT), outcomes)
     return Run(cases, outcomes, labels)
