@@ -20,7 +20,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -31,58 +32,80 @@ from .executor import ExecutedQuery, QueryRequest
 QUEUE_SECONDS = 2.0
 
 
-class ClientGate:
-    """At most ``per_client`` queries of one client evaluate at once."""
+class ClientLimiter:
+    """At most ``per_client`` slots per client, and ``total`` for all clients together.
 
-    def __init__(self, inner: Any, per_client: int, total: int | None = None) -> None:
-        self.inner = inner
+    ``enter`` waits up to ``wait`` seconds for one of the client's own slots (429 after);
+    when every slot of the service is taken it answers 503 at once: a waiting request
+    holds a request thread, and some threads must stay free for pages and ``/healthz``.
+    """
+
+    def __init__(self, per_client: int, total: int | None = None, what: str = "queries") -> None:
         self.per_client = max(1, int(per_client))
         self.total = total
+        self.what = what
         self._held: Counter[str] = Counter()
         self._cond = threading.Condition()
         self.refused = 0
+
+    def enter(self, client: str, wait: float) -> None:
+        until = time.monotonic() + wait
+        with self._cond:
+            if self.total is not None and sum(self._held.values()) >= self.total:
+                self.refused += 1
+                raise ServiceUnavailable(
+                    f"the service is busy: {self.total} {self.what} are running or waiting; "
+                    "try again shortly", retry_after=1, limit=self.total)
+            while self._held[client] >= self.per_client:
+                remaining = until - time.monotonic()
+                if remaining <= 0:
+                    self.refused += 1
+                    raise TooManyRequests(
+                        f"this client already has {self.per_client} {self.what} running; "
+                        "wait for them to finish before sending more", retry_after=1,
+                        limit=self.per_client)
+                self._cond.wait(remaining)
+            self._held[client] += 1
+
+    def leave(self, client: str) -> None:
+        with self._cond:
+            self._held[client] -= 1
+            if self._held[client] <= 0:
+                del self._held[client]
+            self._cond.notify_all()
+
+    @contextmanager
+    def hold(self, client: str | None, wait: float = QUEUE_SECONDS) -> Iterator[None]:
+        """A slot for ``client`` while the block runs (none needed when it is unknown)."""
+        if client is None:
+            yield
+            return
+        self.enter(client, wait)
+        try:
+            yield
+        finally:
+            self.leave(client)
+
+
+class ClientGate:
+    """An executor wrapper: at most ``per_client`` queries of one client evaluate at once
+    (see :class:`ClientLimiter`)."""
+
+    def __init__(self, inner: Any, per_client: int, total: int | None = None) -> None:
+        self.inner = inner
+        self.limiter = ClientLimiter(per_client, total)
 
     @property
     def kind(self) -> str:
         return getattr(self.inner, "kind", "executor")
 
     def run(self, request: QueryRequest) -> ExecutedQuery:
-        client = request.client
-        if client is None:
-            return self.inner.run(request)
         began = time.monotonic()
-        self._enter(client, min(QUEUE_SECONDS, request.timeout))
-        try:
-            remaining = request.timeout - (time.monotonic() - began)
-            return self.inner.run(_with_timeout(request, max(remaining, 0.001)))
-        finally:
-            self._leave(client)
-
-    def _enter(self, client: str, wait: float) -> None:
-        until = time.monotonic() + wait
-        with self._cond:
-            if self.total is not None and sum(self._held.values()) >= self.total:
-                self.refused += 1
-                raise ServiceUnavailable(
-                    f"the service is busy: {self.total} queries are evaluating or waiting "
-                    "for a worker; try again shortly", retry_after=1, limit=self.total)
-            while self._held[client] >= self.per_client:
-                remaining = until - time.monotonic()
-                if remaining <= 0:
-                    self.refused += 1
-                    raise TooManyRequests(
-                        f"this client already has {self.per_client} queries evaluating; "
-                        "wait for them to finish before sending more", retry_after=1,
-                        limit=self.per_client)
-                self._cond.wait(remaining)
-            self._held[client] += 1
-
-    def _leave(self, client: str) -> None:
-        with self._cond:
-            self._held[client] -= 1
-            if self._held[client] <= 0:
-                del self._held[client]
-            self._cond.notify_all()
+        with self.limiter.hold(request.client, min(QUEUE_SECONDS, request.timeout)):
+            waited = time.monotonic() - began
+            if waited > 0.001:
+                request = _with_timeout(request, max(request.timeout - waited, 0.001))
+            return self.inner.run(request)
 
     def close(self) -> None:
         _close(self.inner)

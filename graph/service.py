@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .admission import ClientGate, NetworkRouter
+from .admission import ClientGate, ClientLimiter, NetworkRouter
 from .build import build, find_article, is_built
 from .cache import CachingExecutor
 from .errors import BorderKGError, ConfigError
@@ -35,6 +35,9 @@ class Service:
     extras: dict[str, Any] = field(default_factory=dict)
     #: where clients' updates run: threads that cannot open sockets
     update_threads: SandboxedThreads = field(default_factory=SandboxedThreads)
+    #: how many analyses one client (and all together) may have computing at once
+    analysis_slots: ClientLimiter = field(
+        default_factory=lambda: ClientLimiter(1, total=4, what="analyses"))
 
     @classmethod
     def start(cls, settings: Settings | None = None, store: Store | None = None,

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
+from graph.admission import QUEUE_SECONDS
 from graph.analysis import bounded, project, resolve
 from graph.analysis.limits import MAX_LIMIT, MAX_MEMBERS, check_range
 from graph.analysis.projection import INCLUDE_CHOICES, Projection, ProjectionOptions
@@ -27,6 +28,21 @@ from .app import service
 from .auth import require_write
 
 bp = Blueprint("analyses", __name__, url_prefix="/analyses")
+
+
+@bp.before_request
+def _take_slot() -> None:
+    """One analysis at a time per client (four in all): each holds a request thread and a
+    child process until its limit, so one client must not be able to hold them all."""
+    service().analysis_slots.enter(request.remote_addr or "", wait=QUEUE_SECONDS)
+    g.analysis_slot = request.remote_addr or ""
+
+
+@bp.teardown_request
+def _give_slot(_error: BaseException | None) -> None:
+    client = g.pop("analysis_slot", None)
+    if client is not None:
+        service().analysis_slots.leave(client)
 
 
 # -- parameters ---------------------------------------------------------------------------

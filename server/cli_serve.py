@@ -32,7 +32,8 @@ def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
             self.cfg.set("workers", settings.workers)
             self.cfg.set("threads", settings.threads)
             self.cfg.set("worker_class", "gthread" if settings.threads > 1 else "sync")
-            self.cfg.set("timeout", max(30, int(settings.query_timeout * 3)))
+            limit = max(settings.query_timeout, settings.analysis_timeout)
+            self.cfg.set("timeout", max(30, int(limit * 3)))
             self.cfg.set("graceful_timeout", 5)
             self.cfg.set("keepalive", 5)
             self.cfg.set("accesslog", None)  # server.observability logs each request

@@ -33,8 +33,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import networkx as nx
+
 from .. import sandbox
-from ..errors import BorderKGError
+from ..errors import BadRequest, BorderKGError
 from ..store import Store
 from . import paths as _paths
 from . import rdf as _rdf
@@ -100,9 +102,19 @@ class _Raised:
 
 def _capture(compute: Callable[[Projection], Any], projection: Projection) -> Any:
     try:
-        return compute(projection)
+        return _converged(compute, projection)
     except BorderKGError as exc:
         return _Raised(exc)
+
+
+def _converged(compute: Callable[[Projection], T], projection: Projection) -> T:
+    """``compute(projection)``, with an iterative measure that did not converge reported
+    as the request's problem (400), not as a server failure."""
+    try:
+        return compute(projection)
+    except nx.PowerIterationFailedConvergence as exc:
+        raise BadRequest(f"the measure did not converge on this graph ({exc}); try "
+                         "another measure or backend=igraph") from None
 
 
 def run(compute: Callable[[Projection], T], projection: Projection, *, timeout: float,
@@ -119,7 +131,7 @@ def run(compute: Callable[[Projection], T], projection: Projection, *, timeout: 
     True
     """
     if not (isolated() if fork is None else fork):
-        return compute(projection)
+        return _converged(compute, projection)
     outcome = sandbox.run_forked(_capture, compute, projection, timeout=timeout, sandbox=True,
                                  what="analysis")
     if isinstance(outcome, _Raised):

@@ -160,3 +160,31 @@ def test_the_cli_answers_under_the_limit(dense_dir: Path) -> None:
     done = _analyze(dense_dir, "centrality", "--measure", "degree", "--limit", "2")
     assert done.returncode == 0, done.stderr
     assert "rank" in done.stdout and len(done.stdout.splitlines()) == 3
+
+
+def test_one_client_holds_one_analysis_at_a_time(server: Any) -> None:
+    """A second slow analysis of the same client waits, then gets 429; another client's
+    analysis is computed meanwhile."""
+    url = server.url + "/analyses/centrality"
+    slow, results = SLOW[0], {}
+
+    def first() -> None:
+        results["first"] = client_session("127.0.0.7").get(url, params=slow, timeout=60)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    time.sleep(0.3)
+    began = time.monotonic()
+    results["second"] = client_session("127.0.0.7").get(url, params=slow, timeout=60)
+    second_took = time.monotonic() - began
+    results["other"] = client_session("127.0.0.8").get(
+        url, params={"measure": "degree", "graph": SYNTHETIC_GRAPH, "limit": 3}, timeout=60)
+    thread.join()
+    assert results["first"].status_code == 503
+    assert results["second"].status_code in (429, 503)
+    if results["second"].status_code == 503:  # it waited for the first, then ran its limit
+        assert second_took > LIMIT + 0.8, second_took
+    else:
+        assert results["second"].json()["error"]["code"] == "too-many-requests"
+        assert results["second"].headers["Retry-After"] == "1"
+    assert results["other"].status_code == 200
