@@ -1,15 +1,20 @@
 """The query-safety policy, called directly: every syntax variant of SERVICE, LOAD and
-dataset clauses is refused, and the word SERVICE where it is not a keyword is not."""
+dataset clauses is refused, and the word SERVICE where it is not a keyword is not; the
+attacks once reported against the lexer stay refused (a few over HTTP too)."""
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pyoxigraph import Store
 
-from graph.errors import BadRequest, Forbidden
+from graph.errors import BadRequest, Forbidden, QuerySyntaxError
 from graph.guard import (
     MAX_ELEMENTS,
     MAX_NESTING,
+    admit,
     check_graph_iris,
     check_query,
     check_shape,
@@ -18,6 +23,8 @@ from graph.guard import (
 from graph.settings import load_settings
 from graph.sparql_text import analyse
 from graph.store import OxigraphStore
+
+from .conftest import Endpoint, error_of
 
 OWN = "https://w3id.org/borderkg/graph/background"
 P = "<http://example.org/p>"
@@ -46,6 +53,23 @@ REFUSED_QUERIES = [
     "SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }",
     f"SELECT * FROM <{OWN}> FROM <http://example.org/elsewhere> WHERE {{ ?s ?p ?o }}",
     "PREFIX f: <file:///etc/> SELECT * FROM f:passwd WHERE { ?s ?p ?o }",
+    # a name ended one character early once let \\' open a "string" hiding the SERVICE
+    *(f"PREFIX p: <http://example.org/> SELECT * WHERE {{ ?s ?p p:a{c}\\' . "
+      "SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } } #'" for c in "\u00b7\u0300\u2100\u3001"),
+    # keywords the engine reads run together with a prefixed name
+    "PREFIX : <http://127.0.0.1/> SELECT * WHERE { SERVICE:sparql { ?s ?p ?o } }",
+    "PREFIX loop: <http://127.0.0.1/> SELECT * WHERE { SERVICEloop:sparql { ?s ?p ?o } }",
+    "PREFIX x: <http://127.0.0.1/> SELECT * WHERE { SERVICE SILENTx:sparql { ?s ?p ?o } }",
+    "PREFIX f: <file:///etc/> SELECT * FROMf:passwd WHERE { ?s ?p ?o }",
+    "PREFIX f: <file:///etc/> SELECT * FROM NAMEDf:passwd WHERE { ?s ?p ?o }",
+    "PREFIX g: <https://w3id.org/borderkg/graph/> PREFIXg: <file:///etc/> "
+    "SELECT * FROM g:background WHERE { ?s ?p ?o }",
+    # the engine ends a local name after its first run of dots
+    "PREFIX p: <http://example.org/> SELECT * WHERE { ?s ?p p:a.b.SERVICE <http://127.0.0.1/> "
+    "{ ?s ?p ?o } }",
+    # relative SERVICE IRIs, resolved as the engine resolves them
+    "BASE <http://example.org/a/> SELECT * WHERE { SERVICE <//127.0.0.1/sparql> { } }",
+    "BASE <http://example.org/a/> SELECT * WHERE { SERVICE <http:127.0.0.1/sparql> { } }",
 ]
 
 REFUSED_UPDATES = [
@@ -61,6 +85,8 @@ REFUSED_UPDATES = [
     f"INSERT {{ ?s {P} 1 }} USING NAMED <file:///etc/passwd> WHERE {{ ?s ?p ?o }}",
     f"WITH <file:///etc/passwd> INSERT {{ <http://a> {P} 1 }} WHERE {{ }}",
     f"WITH <http://127.0.0.1/g> INSERT {{ <http://a> {P} 1 }} WHERE {{ }}",
+    "PREFIX f: <file:///etc/> LOADf:passwd",
+    f"PREFIX x: <http://127.0.0.1/> WITHx:g INSERT {{ <http://a> {P} 1 }} WHERE {{ }}",
 ]
 
 ALLOWED_QUERIES = [
@@ -73,6 +99,10 @@ ALLOWED_QUERIES = [
     f"SELECT * FROM <{OWN}> WHERE {{ ?s ?p ?o }}",
     f"SELECT * FROM NAMED <{OWN}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
     "SELECT * WHERE { GRAPH <file:///etc/passwd> { ?s ?p ?o } }",  # matches, never fetches
+    "PREFIX service: <http://example.org/s/> SELECT * WHERE { service:x ?p ?o }",
+    "SELECT * WHERE { ?s ?p ?o FILTER(?o<3&&?o>1) }",
+    "PREFIX p: <http://example.org/> SELECT * WHERE { ?s ?p p:a\u00b7\\'b }",
+    "SELECT * WHERE { ?s ?p 'it\\u0027s SERVICE <http://127.0.0.1/>' }",
 ]
 
 ALLOWED_UPDATES = [
@@ -170,3 +200,108 @@ def test_flat_lists_are_not_limited() -> None:
                 ",".join(str(i) for i in range(30_000)) + ")) }")
     check_shape("SELECT * WHERE " + "{" * MAX_NESTING + "}" * MAX_NESTING)
     assert MAX_ELEMENTS >= 1000
+
+
+# -- the reported attacks ------------------------------------------------------------------
+#: PN_CHARS that Python's \\w does not match, and the ranges named in the report
+NAME_CHARS = "\u00b7\u0300\u036f\u200c\u200d\u203f\u2100\u2e80\u3001\ufe10\u00c0\u00d6\u037f"
+HIDDEN = ("PREFIX p: <http://example.org/> SELECT * WHERE {{ VALUES ?v {{ 1 }} "
+          "OPTIONAL {{ ?s ?p p:a{char}\\' }} {hidden} }} #'")
+DEEP = "{" * 5_000 + "}" * 5_000
+DEEP_CALLS = ["SELECT * WHERE { BIND(1 AS ?a) FILTER(?a<" + "(" * 5_000 + "1" + ")" * 5_000
+              + "&&?a>0) }",
+              "PREFIX x: <urn:x:> SELECT * WHERE { FILTERx:f(?a<" + "(" * 5_000 + "1"
+              + ")" * 5_000 + "&&?a>0) }"]
+
+
+@pytest.fixture(scope="module")
+def refusing_port() -> Iterator[int]:
+    """A loopback port bound and never listening: a SERVICE call to it fails at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("char", NAME_CHARS)
+def test_a_service_after_a_name_with_an_escaped_quote_is_seen(
+        char: str, settings: Any, store: Any, refusing_port: int) -> None:
+    text = HIDDEN.format(char=char, hidden=f"SERVICE <http://127.0.0.1:{refusing_port}/> {{ }}")
+    with pytest.raises(Forbidden, match="SERVICE"):
+        admit(text, "query", settings, store)
+    with pytest.raises(ConnectionRefusedError):  # the engine reads (and calls) it as well
+        list(Store().query(text))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("char", NAME_CHARS)
+def test_nesting_after_a_name_with_an_escaped_quote_is_refused(char: str, settings: Any,
+                                                               store: Any) -> None:
+    with pytest.raises(BadRequest, match="too complex") as caught:
+        admit(HIDDEN.format(char=char, hidden=DEEP), "query", settings, store)
+    assert caught.value.status == 400
+
+
+@pytest.mark.parametrize("text", DEEP_CALLS)
+def test_nesting_between_less_than_and_greater_than_is_refused(text: str, settings: Any,
+                                                               store: Any) -> None:
+    """``<`` ... ``>`` around 5,000 brackets is a comparison for the engine, not an IRI."""
+    with pytest.raises(BadRequest, match="too complex"):
+        admit(text, "query", settings, store)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT * WHERE { \\u0053ERVICE <http://127.0.0.1/> { ?s ?p ?o } }",
+    "PREFIX p: <http://example.org/> SELECT * WHERE { ?s ?p p:a\\\" . SERVICE "
+    "<http://127.0.0.1/> {} } #\"",
+    "SELECT * WHERE { ?s ?p 'a\\uD800' }",
+    "SELECT * WHERE { ?s ?p ?o } SERVICESILENT <http://127.0.0.1/> { }",
+])
+def test_what_cannot_be_lexed_with_certainty_is_a_syntax_error(text: str, settings: Any,
+                                                                store: Any) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        admit(text, "query", settings, store)
+    assert caught.value.status == 400 and caught.value.details["line"] == 1
+
+
+def test_relative_service_iris_resolve_before_the_allow_list(store: Any) -> None:
+    settings = load_settings({"store": "memory", "allowed_service_hosts": "allowed.example"},
+                             environ={})
+    allowed = ["BASE <http://allowed.example/a/> SELECT * WHERE { SERVICE <../sparql> { } }",
+               "SELECT * WHERE { SERVICE <sparql> { } }"]
+    for text in allowed:
+        admit(text, "query", settings, store, base_iri="http://allowed.example/b/c")
+    refused = ["BASE <http://allowed.example/> SELECT * WHERE { SERVICE <http:evil.example/> "
+               "{ } }",
+               "BASE <http://allowed.example/> SELECT * WHERE { SERVICE <//evil.example/> { } }",
+               "BASE <//evil.example/> SELECT * WHERE { SERVICE <sparql> { } }",
+               "BASE <x-foo://allowed.example/> SELECT * WHERE { SERVICE <sparql> { } }",
+               "PREFIX e: <//evil.example/> SELECT * WHERE { SERVICE e:sparql { } }"]
+    for text in refused:
+        with pytest.raises(Forbidden, match="refused"):
+            admit(text, "query", settings, store, base_iri="http://allowed.example/b/c")
+
+
+def test_a_relative_dataset_iri_is_refused_or_resolved(settings: Any) -> None:
+    store = OxigraphStore(None)
+    store.update("INSERT DATA { GRAPH <http://h/g> { <http://a> <http://b> 1 } }")
+    with pytest.raises(Forbidden, match="refused"):  # no base: the engine refuses <g> too
+        admit("ASK FROM NAMED <g> {}", "query", settings, store)
+    info = admit("ASK FROM NAMED <g> {}", "query", settings, store, base_iri="http://h/sparql")
+    assert info.dataset == (("FROM NAMED", "http://h/g"),)
+    with pytest.raises(Forbidden, match="refused"):  # decodes to a '>' inside the IRI
+        admit("SELECT * FROM <http://h/g\\u003E> {}", "query", settings, store)
+
+
+def test_a_relative_dataset_iri_over_http(endpoint: Endpoint) -> None:
+    with endpoint.intact():
+        response = endpoint.query("ASK FROM NAMED <g> {}")
+        assert response.status_code == 403, response.text
+        assert error_of(response)["iri"] == endpoint.url + "/g"
+
+
+def test_hidden_nesting_is_refused_over_http_before_the_engine(endpoint: Endpoint) -> None:
+    """5,000 nested groups crash the engine's parser; the guard answers 400 first."""
+    with endpoint.intact():
+        for text in [HIDDEN.format(char="\u00b7", hidden=DEEP), *DEEP_CALLS]:
+            response = endpoint.query(text)
+            assert response.status_code == 400, response.text
+            assert "too complex" in error_of(response)["message"]
