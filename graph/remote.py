@@ -9,8 +9,12 @@ Engines differ; the differences handled here (and documented in docs/backends.md
 
 * **Default graph.** Oxigraph server keeps a separate default graph and offers the
   ``union-default-graph`` query parameter; Virtuoso's default graph is always the union
-  of all graphs and it has no separate default graph to write to; other engines get the
-  union emulated by naming every graph in ``default-graph-uri``.
+  of all graphs and it has no separate default graph to write to; any other engine is
+  ``generic``: its Service Description says whether its default graph already is the
+  union (BorderKG's is), and if not, the union is emulated with the protocol's dataset
+  parameters (``graph.remote_dataset``). On an engine whose default graph is the union,
+  the store's own default graph is read through the Graph Store Protocol (``?default``)
+  when a Graph Store URL is configured.
 * **Virtuoso** adds system graphs (``virtrdf#``...) that are hidden from listings and
   counts, refuses blank nodes in ``INSERT DATA`` (loads use ``INSERT {...} WHERE {}``),
   and answers ASK with a one-row SELECT (``__ASK_RETVAL``), turned back into a boolean.
@@ -24,34 +28,42 @@ import io
 import itertools
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 import requests
 from pyoxigraph import (
-    BlankNode,
     DefaultGraph,
     NamedNode,
     Quad,
     QueryResultsFormat,
     RdfFormat,
-    Variable,
     parse,
     parse_query_results,
     serialize,
 )
 from pyoxigraph import Store as _OxStore
 
-from .errors import BadParameter, BadRequest, ConfigError, QuerySyntaxError, StoreError
-from .sparql_text import analyse, tokens
+from .errors import BadRequest, ConfigError, QuerySyntaxError, StoreError
+from .remote_dataset import DESCRIPTION_ACCEPT, Engine, dataset_params, dialect_of, engine_of
+from .remote_sparql import (
+    ask_from_rows,
+    bind_values,
+    has_blank,
+    has_insert_data,
+    insert_data_body,
+    only_fake_column,
+    split_update,
+    trig_prefixes,
+    without_columns,
+)
+from .sparql_text import analyse
 from .store import QueryResult, Source, Store, Substitutions, open_source, solutions
 
 STAGING = "urn:x-borderkg:staging:"
 #: graphs Virtuoso creates for itself; never shown as data
 VIRTUOSO_SYSTEM = ("http://www.openlinksw.com/", "http://www.w3.org/ns/ldp#",
                    "http://localuriqaserver/", "http://www.w3.org/2002/07/owl#")
-#: an IRI that names no graph: the "default graph only" of an engine without one
-EMPTY_DEFAULT = "urn:x-borderkg:no-default-graph"
 RESULTS_ACCEPT = "application/sparql-results+json, application/sparql-results+xml;q=0.9"
 GRAPH_ACCEPT = "application/n-triples, text/plain;q=0.9"
 BATCH_QUADS = 5_000
@@ -79,6 +91,7 @@ class RemoteStore(Store):
         self.session = requests.Session()
         self.session.auth = auth
         self._dialect = dialect
+        self._engine: Engine | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> RemoteStore:
@@ -86,26 +99,38 @@ class RemoteStore(Store):
         url = settings["remote_query_url"]
         if not url:
             raise ConfigError("store 'remote' needs remote_query_url")
-        auth = None
-        if settings["remote_user"]:
-            kind = (requests.auth.HTTPDigestAuth if settings["remote_auth"] == "digest"
-                    else requests.auth.HTTPBasicAuth)
-            auth = kind(settings["remote_user"], settings["remote_password"] or "")
         return cls(url, settings["remote_update_url"], settings["remote_graph_store_url"],
-                   auth, timeout=max(30.0, float(settings.get("query_timeout", 10)) * 3))
+                   remote_auth(settings),
+                   timeout=max(30.0, float(settings.get("query_timeout", 10)) * 3))
 
     # -- HTTP -------------------------------------------------------------------------
     @property
     def dialect(self) -> str:
-        """``oxigraph``, ``virtuoso`` or ``generic``, from the endpoint's Server header."""
-        if self._dialect is None:
-            response = self._send("GET", self.query_url,
-                                  params={"query": "ASK { ?s ?p ?o }"},
-                                  headers={"Accept": RESULTS_ACCEPT})
-            server = response.headers.get("Server", "").lower()
-            self._dialect = next((d for d in ("oxigraph", "virtuoso") if d in server),
-                                 "generic")
-        return self._dialect
+        """``oxigraph``, ``virtuoso`` or ``generic`` (see ``graph.remote_dataset``)."""
+        return self.engine.dialect
+
+    @property
+    def engine(self) -> Engine:
+        """The endpoint's dialect and default graph, learnt from one ``GET`` of the query
+        URL without a query: its ``Server`` header names the engine, and the body is the
+        Service Description of engines that offer one."""
+        if self._engine is None:
+            self._engine = engine_of(*self._probe())
+        return self._engine
+
+    def _probe(self) -> tuple[str, tuple[bytes, str] | None]:
+        if self._dialect in ("oxigraph", "virtuoso"):
+            return self._dialect, None  # their default graph is known: nothing to ask
+        try:
+            response = self.session.get(self.query_url, timeout=(5, self.timeout),
+                                        headers={"Accept": DESCRIPTION_ACCEPT})
+        except requests.RequestException as exc:
+            raise StoreError(f"remote store at {self.query_url} is unreachable: "
+                             f"{type(exc).__name__}") from None
+        dialect = self._dialect or dialect_of(response.headers.get("Server", ""))
+        if not response.ok:
+            return dialect, None
+        return dialect, (response.content, response.headers.get("Content-Type", ""))
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         try:
@@ -126,48 +151,22 @@ class RemoteStore(Store):
               named_graphs: Sequence[str] | None = None,
               substitutions: Substitutions | None = None,
               base_iri: str | None = None) -> QueryResult:
-        form = analyse(sparql, "query").form
+        info = analyse(sparql, "query")
+        form = info.form
+        own_dataset = bool(info.dataset_keywords() & {"FROM", "FROM NAMED"})
         if substitutions:
             sparql = bind_values(sparql, substitutions, form)
         if base_iri:
             sparql = f"BASE <{base_iri}>\n{sparql}"
-        data = [("query", sparql), *self._dataset(sparql, union_default, default_graphs,
-                                                  named_graphs)]
+        data = [("query", sparql), *dataset_params(
+            self.engine, union=union_default, default_graphs=default_graphs,
+            named_graphs=named_graphs, own_dataset=own_dataset, graphs=self.named_graphs)]
         graph_form = form in ("construct", "describe")
         response = self._send("POST", self.query_url, data=data,
                               headers={"Accept": GRAPH_ACCEPT if graph_form else RESULTS_ACCEPT})
         if graph_form:
             return _as_query_triples(response.content)
         return self._solutions(response, form)
-
-    def _dataset(self, sparql: str, union_default: bool, default_graphs: Sequence[str] | None,
-                 named_graphs: Sequence[str] | None) -> list[tuple[str, str]]:
-        params: list[tuple[str, str]] = []
-        if default_graphs is not None:
-            if "" in default_graphs:
-                raise BadParameter("a remote store cannot name its default graph in "
-                                   "default-graph-uri; name graphs by IRI")
-            params += [("default-graph-uri", g) for g in default_graphs]
-        elif not analyse(sparql, "query").dataset_keywords() & {"FROM", "FROM NAMED"}:
-            params += self._default_graph_params(union_default)
-        params += [("named-graph-uri", g) for g in named_graphs or ()]
-        return params
-
-    def _default_graph_params(self, union_default: bool) -> list[tuple[str, str]]:
-        dialect = self.dialect
-        if dialect == "oxigraph":
-            return [("union-default-graph", "")] if union_default else []
-        if dialect == "virtuoso":
-            if union_default:
-                # every graph, Virtuoso's system graph included (docs/backends.md): naming
-                # the data graphs instead would hide the staging graphs loads go through
-                return []
-            # no separate default graph: an empty one, with every graph still nameable
-            return [("default-graph-uri", EMPTY_DEFAULT),
-                    *(("named-graph-uri", g) for g in self.named_graphs())]
-        if union_default:
-            return [("default-graph-uri", g) for g in self.named_graphs()]
-        return []
 
     def _solutions(self, response: requests.Response, form: str | None) -> QueryResult:
         kind = response.headers.get("Content-Type", "")
@@ -177,35 +176,66 @@ class RemoteStore(Store):
         except SyntaxError as exc:
             raise StoreError(f"remote store sent unreadable results: {exc}") from None
         if form == "ask" and not isinstance(result, bool) and hasattr(result, "variables"):
-            return _ask_from_rows(result)
-        if _only_fake_column(result):
-            return _without_columns(result)
+            return ask_from_rows(result)
+        if only_fake_column(result):
+            return without_columns(result)
         return result
 
-    def _select(self, sparql: str) -> list[Any]:
-        """Rows of an internal SELECT sent without dataset parameters (engine defaults)."""
+    def _select(self, sparql: str, form: str = "select") -> Any:
+        """An internal query sent without dataset parameters (the engine's defaults)."""
         response = self._send("POST", self.query_url, data={"query": sparql},
                               headers={"Accept": RESULTS_ACCEPT})
-        return list(solutions(self._solutions(response, "select")))
+        result = self._solutions(response, form)
+        return bool(result) if form == "ask" else list(solutions(result))
 
     def quads(self, subject: Any = None, predicate: Any = None, obj: Any = None,
               graph: Any = None) -> Iterator[Quad]:
         terms = [_term(subject, "?s"), _term(predicate, "?p"), _term(obj, "?o")]
         pattern = " ".join(terms)
         graph_term = graph.value if isinstance(graph, NamedNode) else graph
+        own = self._own_default_group(pattern)
         if isinstance(graph_term, DefaultGraph) or graph_term == "":
-            if self.dialect == "virtuoso":
-                return iter(())
-            rows = self._select(f"SELECT * WHERE {{ {pattern} }}")
+            if own is None:
+                return iter(self._graph_store_default(subject, predicate, obj))
+            rows = self._select(f"SELECT * WHERE {own}")
             return (_quad(row, terms, DefaultGraph()) for row in rows)
         if graph_term is not None:
             rows = self._select(f"SELECT * WHERE {{ GRAPH <{graph_term}> {{ {pattern} }} }}")
             return (_quad(row, terms, NamedNode(graph_term)) for row in rows)
         named = f"{{ GRAPH ?g {{ {pattern} }} {self._hide_filter('?g')} }}"
-        if self.dialect != "virtuoso":
-            named = f"{{ {pattern} }} UNION {named}"
-        rows = self._select(f"SELECT * WHERE {{ {named} }}")
-        return (_quad(row, terms, row["g"] or DefaultGraph()) for row in rows)
+        where = named if own is None else f"{own} UNION {named}"
+        rows = self._select(f"SELECT * WHERE {{ {where} }}")
+        found = (_quad(row, terms, row["g"] or DefaultGraph()) for row in rows)
+        if own is None:
+            return itertools.chain(self._graph_store_default(subject, predicate, obj), found)
+        return found
+
+    def _own_default_group(self, pattern: str) -> str | None:
+        """A group matching ``pattern`` in the store's own default graph under the engine's
+        defaults, or None when SPARQL cannot reach that graph (``_graph_store_default``).
+
+        Where the engine's default graph is its own (Oxigraph server, most engines) that
+        is the pattern itself. Where it is the union of all graphs and no Graph Store URL
+        is configured, the own default graph is approximated as the union's triples found
+        in no named graph: a triple stored both in the default graph and in a named graph
+        is then seen in the named graph only (docs/backends.md).
+        """
+        if not self.engine.union_by_default:
+            return f"{{ {pattern} }}"
+        if self.dialect == "virtuoso" or self.graph_store_url:
+            return None
+        return f"{{ {pattern} FILTER NOT EXISTS {{ GRAPH ?named {{ {pattern} }} }} }}"
+
+    def _graph_store_default(self, subject: Any, predicate: Any, obj: Any) -> list[Quad]:
+        """The own default graph's quads matching the pattern, read whole with the Graph
+        Store Protocol's ``?default`` (nothing on Virtuoso, which has no such graph)."""
+        if self.dialect == "virtuoso" or not self.graph_store_url:
+            return []
+        response = self._send("GET", self.graph_store_url, params={"default": ""},
+                              headers={"Accept": GRAPH_ACCEPT})
+        scratch = _scratch_store(response.content)
+        return list(scratch.quads_for_pattern(_node(subject), _node(predicate), _node(obj),
+                                              DefaultGraph()))
 
     def _hide_filter(self, var: str) -> str:
         hidden = [STAGING, *(VIRTUOSO_SYSTEM if self.dialect == "virtuoso" else ())]
@@ -218,20 +248,21 @@ class RemoteStore(Store):
         return sorted(row["g"].value for row in rows)
 
     def count(self, graph: str | None = None) -> int:
-        if graph is None:
-            named = f"{{ GRAPH ?g {{ ?s ?p ?o }} {self._hide_filter('?g')} }}"
-            where = named if self.dialect == "virtuoso" else f"{{ ?s ?p ?o }} UNION {named}"
-        elif graph == "":
-            if self.dialect == "virtuoso":
-                return 0
-            where = "?s ?p ?o"
-        else:
-            where = f"GRAPH <{graph}> {{ ?s ?p ?o }}"
+        if graph:
+            return self._count(f"GRAPH <{graph}> {{ ?s ?p ?o }}")
+        own = self._own_default_group("?s ?p ?o")
+        own_count = len(self._graph_store_default(None, None, None)) if own is None else 0
+        if graph == "":
+            return own_count if own is None else self._count(own)
+        named = f"{{ GRAPH ?g {{ ?s ?p ?o }} {self._hide_filter('?g')} }}"
+        return own_count + self._count(named if own is None else f"{own} UNION {named}")
+
+    def _count(self, where: str) -> int:
         rows = self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}")
         return int(rows[0]["n"].value)
 
     def contains_graph(self, graph: str) -> bool:
-        return bool(self.query(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"))
+        return bool(self._select(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", "ask"))
 
     def dump(self, output: IO[bytes], fmt: RdfFormat, graph: str | None = None) -> None:
         if graph is None:
@@ -246,7 +277,7 @@ class RemoteStore(Store):
             sparql = f"BASE <{base_iri}>\n{sparql}"
         with self.write_lock:
             try:
-                if self.dialect == "virtuoso" and _has_insert_data(sparql):
+                if self.dialect == "virtuoso" and has_insert_data(sparql):
                     self._virtuoso_update(sparql, base_iri)
                 else:
                     self._send("POST", self.update_url, data={"update": sparql})
@@ -260,7 +291,7 @@ class RemoteStore(Store):
         prologue, operations = split_update(sparql)
         pending: list[str] = []
         for operation in operations:
-            data = _insert_data_body(operation)
+            data = insert_data_body(operation)
             if data is None:
                 pending.append(operation)
                 continue
@@ -269,9 +300,9 @@ class RemoteStore(Store):
                            data={"update": prologue + " ;\n".join(pending)})
                 pending = []
             try:
-                quads = parse(_trig_prefixes(prologue) + data, RdfFormat.TRIG, base_iri=base_iri)
+                quads = parse(trig_prefixes(prologue) + data, RdfFormat.TRIG, base_iri=base_iri)
                 # quads with blank nodes first, so that they share a batch (and identities)
-                self._insert(iter(sorted(quads, key=lambda q: not _has_blank(q))))
+                self._insert(iter(sorted(quads, key=lambda q: not has_blank(q))))
             except SyntaxError as exc:
                 raise QuerySyntaxError(f"update syntax error in INSERT DATA: {exc}") from None
         if pending:
@@ -302,8 +333,8 @@ class RemoteStore(Store):
                                                  else {"default": ""})
         with self.write_lock:
             try:
-                self._send("POST", str(self.graph_store_url), params=params, data=data,
-                           headers={"Content-Type": MEDIA_TYPES[fmt]})
+                self._send("POST", str(self.graph_store_url), params=params,
+                           data=_chunks(data), headers={"Content-Type": MEDIA_TYPES[fmt]})
             finally:
                 self._bump()
 
@@ -376,6 +407,34 @@ class RemoteStore(Store):
         self.session.close()
 
 
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>``, as BorderKG's own endpoints expect for writes."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
+def remote_auth(settings: Any) -> requests.auth.AuthBase | None:
+    """The HTTP authentication the ``remote_*`` settings ask for, if any.
+
+    ``basic`` and ``digest`` need ``remote_user``; ``bearer`` takes ``remote_password``
+    as the token (another BorderKG's ``update_token``) and ignores the user name.
+    """
+    scheme, password = settings["remote_auth"], settings["remote_password"]
+    if scheme == "bearer":
+        if not password:
+            raise ConfigError("remote_auth = bearer needs the token in remote_password")
+        return BearerAuth(password)
+    if not settings["remote_user"]:
+        return None
+    kind = requests.auth.HTTPDigestAuth if scheme == "digest" else requests.auth.HTTPBasicAuth
+    return kind(settings["remote_user"], password or "")
+
+
 def remote_error(response: requests.Response) -> StoreError | BadRequest:
     """The typed error for a remote failure: the client's fault (400) or the store's (502)."""
     message = response.text.strip()[:1000] or response.reason
@@ -395,84 +454,13 @@ _SYNTAX = re.compile(r"syntax|parse|expected|\d+:\d+", re.I)
 _WHERE = re.compile(r"(\d+):(\d+)")
 
 
-def bind_values(sparql: str, substitutions: Mapping[Any, Any], form: str | None) -> str:
-    """``sparql`` with a ``VALUES`` block binding ``substitutions`` at the start of its
-    WHERE group: the remote equivalent of pyoxigraph's ``substitutions`` (parameters are
-    bound as RDF terms, never spliced in as text)."""
-    names = [k.value if isinstance(k, Variable) else str(k).lstrip("?$") for k in substitutions]
-    values = " ".join(str(v) for v in substitutions.values())
-    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }} "
-    at = _where_brace(sparql, form)
-    return sparql[:at + 1] + block + sparql[at + 1:]
-
-
-def _where_brace(sparql: str, form: str | None) -> int:
-    depth, parens, skip_template = 0, 0, form == "construct"
-    seen_form = False
-    for token in tokens(sparql):
-        if token.upper in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-            seen_form = True
-        if token.kind != "punct" or not seen_form:
-            if skip_template and token.upper == "WHERE":
-                skip_template = False
-            continue
-        if token.text == "(":
-            parens += 1
-        elif token.text == ")":
-            parens -= 1
-        elif token.text == "{" and parens == 0:
-            if depth == 0 and not skip_template:
-                return token.start
-            depth += 1
-        elif token.text == "}" and parens == 0:
-            depth -= 1
-            if depth == 0:
-                skip_template = False
-    raise QuerySyntaxError("query has no WHERE group to bind parameters in")
-
-
-def split_update(sparql: str) -> tuple[str, list[str]]:
-    """The prologue (PREFIX/BASE) of an update and the text of its operations."""
-    toks = list(tokens(sparql))
-    i, prologue_end = 0, 0
-    while i < len(toks) and toks[i].upper in ("PREFIX", "BASE"):
-        i += 3 if toks[i].upper == "PREFIX" else 2
-        prologue_end = toks[i].start if i < len(toks) else len(sparql)
-    depth, start, operations = 0, prologue_end, []
-    for token in toks[i:]:
-        if token.kind != "punct":
-            continue
-        if token.text == "{":
-            depth += 1
-        elif token.text == "}":
-            depth -= 1
-        elif token.text == ";" and depth == 0:
-            operations.append(sparql[start:token.start].strip())
-            start = token.start + 1
-    operations.append(sparql[start:].strip())
-    return sparql[:prologue_end], [op for op in operations if op]
-
-
-def _has_insert_data(sparql: str) -> bool:
-    words = [t.upper for t in tokens(sparql) if t.kind == "word"]
-    return any(a == "INSERT" and b == "DATA" for a, b in itertools.pairwise(words))
-
-
-def _insert_data_body(operation: str) -> str | None:
-    """The quad data of an ``INSERT DATA { ... }`` operation, else None."""
-    toks = list(tokens(operation))
-    if len(toks) < 3 or (toks[0].upper, toks[1].upper) != ("INSERT", "DATA"):
-        return None
-    return operation[toks[2].start + 1:operation.rindex("}")]
-
-
-def _has_blank(quad: Quad) -> bool:
-    return isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
-
-
-def _trig_prefixes(prologue: str) -> str:
-    """SPARQL PREFIX/BASE declarations in TriG syntax (SPARQL-style is valid TriG too)."""
-    return prologue + "\n"
+def _chunks(data: bytes | IO[bytes]) -> bytes | Iterator[bytes]:
+    """A file's bytes as a chunk iterator (sent chunked). Handing ``requests`` the file
+    itself fails once authentication is set: it then measures the body, and reads a
+    gzip file's ``mode`` (an int) as a string."""
+    if isinstance(data, bytes):
+        return data
+    return iter(lambda: data.read(1 << 16), b"")
 
 
 def _batches(quads: Iterator[Quad], size: int) -> Iterator[list[Quad]]:
@@ -495,40 +483,27 @@ def _quad(row: Any, terms: list[str], graph: Any) -> Quad:
     return Quad(s, p, o, graph)
 
 
-def _only_fake_column(result: Any) -> bool:
-    """Virtuoso answers ``SELECT *`` over a pattern without variables with a made-up
-    ``_star_fake`` column; SPARQL says such a solution binds nothing."""
-    variables = getattr(result, "variables", None)
-    return variables is not None and [v.value for v in variables] == ["_star_fake"]
-
-
-def _without_columns(result: Any) -> Any:
-    """The same number of solutions, binding no variable."""
-    rows = sum(1 for _ in result)
-    bindings = ",".join(["{}"] * rows)
-    body = '{"head":{"vars":[]},"results":{"bindings":[' + bindings + ']}}'
-    return parse_query_results(body, QueryResultsFormat.JSON)
-
-
 def _parse_term(text: str) -> Any:
     parsed = parse_query_results(f"?x\n{text}\n", QueryResultsFormat.TSV)
     return next(iter(solutions(parsed)))["x"]
 
 
-def _as_query_triples(body: bytes) -> Any:
-    """Graph results as a genuine ``QueryTriples``: loaded into a scratch in-memory store
-    and re-emitted, so callers and serialisers see the same type as with embedded stores."""
+def _scratch_store(body: bytes) -> _OxStore:
+    """N-Triples from the remote in a throw-away in-memory store (its default graph)."""
     scratch = _OxStore()
     try:
         scratch.load(body, RdfFormat.N_TRIPLES)
     except SyntaxError as exc:
         raise StoreError(f"remote store sent unreadable triples: {exc}") from None
-    return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+    return scratch
 
 
-def _ask_from_rows(rows: Any) -> Any:
-    """Virtuoso answers ASK with one row ``__ASK_RETVAL`` = 1/0; make it a boolean again."""
-    values = [row[0] for row in rows]
-    truth = bool(values) and values[0] is not None and values[0].value not in ("0", "false")
-    return parse_query_results('{"head":{},"boolean":%s}' % ("true" if truth else "false"),
-                               QueryResultsFormat.JSON)
+def _node(value: Any) -> Any:
+    """A pattern term as a pyoxigraph term: an IRI string becomes a ``NamedNode``."""
+    return NamedNode(value) if isinstance(value, str) else value
+
+
+def _as_query_triples(body: bytes) -> Any:
+    """Graph results as a genuine ``QueryTriples``: loaded into a scratch in-memory store
+    and re-emitted, so callers and serialisers see the same type as with embedded stores."""
+    return _scratch_store(body).query("CONSTRUCT WHERE { ?s ?p ?o }")

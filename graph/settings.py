@@ -107,8 +107,9 @@ SETTINGS: tuple[Setting, ...] = (
             _optional_str),
     Setting("remote_password", None, "Remote backend: password for HTTP authentication.",
             _optional_str, secret=True),
-    Setting("remote_auth", "basic", "Remote backend: HTTP authentication scheme.",
-            _choice("basic", "digest")),
+    Setting("remote_auth", "basic", "Remote backend: HTTP authentication scheme: basic or "
+            "digest (remote_user and remote_password), or bearer (remote_password is the "
+            "token, e.g. another BorderKG's update_token).", _choice("basic", "digest", "bearer")),
     Setting("article", None, "Path of the founding article to build the seed graph from "
             "(default: ../shared/seed/000_e1eaba6903481a9d.txt next to the working "
             "directory or the checkout).", _optional_str),
