@@ -1,7 +1,7 @@
 """Query-safety policy: what a SPARQL request may touch, decided before the engine runs.
 
 Oxigraph evaluates ``SERVICE`` with its own HTTP client, inside Rust, where no Python
-hook can see it (FACTS.md); remote backends may dereference ``FROM`` or ``LOAD`` IRIs.
+hook can see it; remote backends may dereference ``FROM`` or ``LOAD`` IRIs.
 So the policy is a static check of the request text, failing closed:
 
 * ``SERVICE``: refused unless the target is an ``http``/``https`` IRI whose host is, by
