@@ -27,6 +27,7 @@ BLUEPRINTS: tuple[str, ...] = (
     "server.search_api",
     "server.openapi",
     "server.analyses",
+    "server.admin",
 )
 
 
