@@ -6,8 +6,10 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -60,6 +62,9 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
     from granian.log import LogLevels
     from granian.server import Server
 
+    failed = tempfile.NamedTemporaryFile(prefix="borderkg-start-", delete=False)
+    failed.close()
+
     def load(_target: str) -> Any:
         from graph.service import Service
 
@@ -76,6 +81,7 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
             # one line, not a worker traceback; and the whole server stops: granian
             # respawns workers that die, which would retry a start that cannot succeed
             log.error("%s", exc.message)
+            Path(failed.name).write_text(exc.message, encoding="utf-8")
             os.kill(parent, signal.SIGTERM)
             os._exit(3)
         app = create_app(settings, service)
@@ -91,7 +97,13 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
                     http1_settings=HTTP1Settings(header_read_timeout=header_ms),
                     log_access=False, log_level=LogLevels(settings.log_level),
                     workers_kill_timeout=5, respawn_failed_workers=True, respawn_interval=0.5)
-    server.serve(target_loader=load)
+    try:
+        server.serve(target_loader=load)
+        start_failure = Path(failed.name).read_text(encoding="utf-8")
+    finally:
+        Path(failed.name).unlink(missing_ok=True)
+    if start_failure:
+        sys.exit(3)  # the worker has said why, in one line
 
 
 def follow_parent(parent: int, interval: float = 1.0) -> None:
