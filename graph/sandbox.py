@@ -120,6 +120,28 @@ def deny_network() -> None:
     _local.sandboxed = True
 
 
+def check_available() -> None:
+    """Raise ``ConfigError`` unless this machine can install the filter: tried once on a
+    short-lived thread (a filter never outlives its thread), so a service that could not
+    sandbox its workers stops at start-up instead of evaluating unprotected."""
+    if getattr(check_available, "ok", False):
+        return
+    failure: list[ConfigError] = []
+
+    def probe() -> None:
+        try:
+            deny_network()
+        except ConfigError as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=probe, name="borderkg-sandbox-probe")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    check_available.ok = True  # type: ignore[attr-defined]
+
+
 def network_refused(exc: OSError) -> Forbidden:
     """The error for an evaluation whose attempt to open a socket the filter refused."""
     return Forbidden("the query engine tried to open a network connection, which "

@@ -18,7 +18,7 @@ from .errors import BorderKGError, ConfigError
 from .executor import InProcessExecutor, SnapshotPoolExecutor
 from .fork_pool import ForkPoolExecutor
 from .loading import load_files
-from .sandbox import SandboxedThreads, network_refused
+from .sandbox import SandboxedThreads, check_available, network_refused
 from .settings import Settings, load_settings
 from .store import Store, open_store
 
@@ -133,6 +133,8 @@ def make_executor(settings: Settings, store: Store) -> Any:
     * remote: ``InProcessExecutor`` — the remote server evaluates and applies its own
       limits; the HTTP client gives up after the store's request timeout.
     """
+    if store.backend in ("disk", "memory"):
+        check_available()  # never evaluate a client's text unprotected
     if store.backend == "disk":
         return NetworkRouter(
             SnapshotPoolExecutor(store, settings.query_workers),
