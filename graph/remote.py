@@ -153,14 +153,14 @@ class RemoteStore(Store):
               base_iri: str | None = None) -> QueryResult:
         info = analyse(sparql, "query")
         form = info.form
-        own_dataset = bool(info.dataset_keywords() & {"FROM", "FROM NAMED"})
+        clauses = info.dataset_keywords() & {"FROM", "FROM NAMED"}
         if substitutions:
             sparql = bind_values(sparql, substitutions, form)
         if base_iri:
             sparql = f"BASE <{base_iri}>\n{sparql}"
         data = [("query", sparql), *dataset_params(
             self.engine, union=union_default, default_graphs=default_graphs,
-            named_graphs=named_graphs, own_dataset=own_dataset, graphs=self.named_graphs)]
+            named_graphs=named_graphs, clauses=clauses, graphs=self.named_graphs)]
         graph_form = form in ("construct", "describe")
         response = self._send("POST", self.query_url, data=data,
                               headers={"Accept": GRAPH_ACCEPT if graph_form else RESULTS_ACCEPT})

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from pyoxigraph import NamedNode, RdfFormat, parse
@@ -99,17 +100,19 @@ def engine_of(dialect: str, description: tuple[bytes, str] | None) -> Engine:
 
 
 def dataset_params(engine: Engine, *, union: bool, default_graphs: Sequence[str] | None,
-                   named_graphs: Sequence[str] | None, own_dataset: bool,
+                   named_graphs: Sequence[str] | None, clauses: AbstractSet[str],
                    graphs: Graphs) -> Params:
     """The protocol parameters that give a query the dataset the embedded store would.
 
     ``default_graphs``/``named_graphs`` are the caller's explicit dataset (``None``: not
-    given); ``own_dataset`` says the query text has FROM/FROM NAMED, which then defines
-    the dataset alone. ``graphs`` lists the store's named graphs, called only when needed
-    (it costs a round trip).
+    given); ``clauses`` are the query's own ``FROM``/``FROM NAMED`` keywords, which then
+    define the dataset alone. ``graphs`` lists the store's named graphs, called only when
+    needed (it costs a round trip).
     """
     if default_graphs is None and named_graphs is None:
-        return [] if own_dataset else implicit_dataset(engine, union, graphs)
+        if clauses:
+            return own_dataset(engine, clauses)
+        return implicit_dataset(engine, union, graphs)
     if default_graphs is not None and "" in default_graphs:
         raise BadParameter("a remote store cannot name its default graph in "
                            "default-graph-uri; name graphs by IRI")
@@ -118,6 +121,15 @@ def dataset_params(engine: Engine, *, union: bool, default_graphs: Sequence[str]
     # as in the embedded store, naming only the default graphs keeps every named graph
     named = named_graphs if named_graphs is not None else graphs()
     return defaults + _named(named)
+
+
+def own_dataset(engine: Engine, clauses: AbstractSet[str]) -> Params:
+    """Nothing for a query with its own FROM/FROM NAMED, except on Virtuoso: there a query
+    with FROM but no FROM NAMED still reaches every graph with GRAPH ?g, and naming a
+    graph that does not exist as the only named graph gives SPARQL's empty set."""
+    if engine.dialect == "virtuoso" and "FROM NAMED" not in clauses:
+        return _named([EMPTY_DEFAULT])
+    return []
 
 
 def implicit_dataset(engine: Engine, union: bool, graphs: Graphs) -> Params:

@@ -11,20 +11,25 @@ from tests.conftest import ARTICLE, CBP_STATE_CSV, TOKEN
 BKG = "https://w3id.org/borderkg/def/"
 
 
-@pytest.fixture(params=["remote-oxigraph", "remote-virtuoso"])
+SERVERS = {"remote-oxigraph": "oxigraph_server", "remote-virtuoso": "virtuoso_server",
+           "remote-borderkg": "borderkg_server"}
+
+
+@pytest.fixture(params=list(SERVERS))
 def remote_app(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     from graph.remote import RemoteStore
     from graph.service import Service
     from graph.settings import load_settings
     from server.app import create_app
 
-    urls = request.getfixturevalue("oxigraph_server" if request.param == "remote-oxigraph"
-                                   else "virtuoso_server")
+    urls = request.getfixturevalue(SERVERS[request.param])
+    auth = {"remote_auth": "bearer", "remote_password": urls["token"]} if "token" in urls \
+        else {}
     settings = load_settings({"store": "remote", "remote_query_url": urls["query"],
                               "remote_update_url": urls["update"],
                               "remote_graph_store_url": urls.get("store"),
                               "data_dir": str(tmp_path), "article": str(ARTICLE),
-                              "update_token": TOKEN}, environ={})
+                              "update_token": TOKEN, **auth}, environ={})
     RemoteStore.from_settings(settings).clear()
     service = Service.start(settings)
     yield create_app(settings, service)
@@ -81,3 +86,27 @@ def test_virtuoso_digest_auth_endpoint(virtuoso_server: dict[str, str]) -> None:
         store("wrong").update(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}#a> <{graph}#b> 1 }} }}")
     assert info.value.status == 502 and "401" in info.value.message
     assert good.count(graph) == 0
+
+
+def test_bearer_token_for_a_remote_borderkg(borderkg_server: dict[str, str]) -> None:
+    from graph.errors import ConfigError, StoreError
+    from graph.remote import RemoteStore
+    from graph.settings import load_settings
+
+    def store(token: str | None) -> RemoteStore:
+        return RemoteStore.from_settings(load_settings(
+            {"store": "remote", "remote_query_url": borderkg_server["query"],
+             "remote_auth": "bearer", "remote_password": token}, environ={}))
+
+    good = store(borderkg_server["token"])
+    graph = "http://example.org/bearer"
+    good.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <{graph}#a> <{graph}#b> 1 }} }}")
+    assert good.count(graph) == 1
+    with pytest.raises(StoreError) as info:
+        store("wrong-token").update(f"DROP GRAPH <{graph}>")
+    assert info.value.status == 502 and "401" in info.value.message
+    assert good.count(graph) == 1
+    good.drop_graph(graph)
+    assert good.count(graph) == 0
+    with pytest.raises(ConfigError):
+        store(None)
