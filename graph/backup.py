@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import fcntl
 import json
 import os
 import re
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -231,25 +234,41 @@ def restore(backup: Path, store_path: Path, keep_previous: bool = False) -> Rest
 
     The backup is copied (data files hard-linked when they can be: RocksDB never changes
     them) into a staging directory beside the store, opened, and its quads counted
-    against the manifest; only then does it change places with the current store, which
-    is held open until then, so no server can start on it meanwhile. The backup itself
-    is never opened for writing and can be restored again. The replaced store is removed
-    unless ``keep_previous``."""
+    against the manifest; only then does it change places with the current store. The
+    current store's lock is held throughout, so no server can start on it meanwhile.
+    The backup itself is never opened for writing and can be restored again. The
+    replaced store is removed unless ``keep_previous``."""
     manifest = read_manifest(backup)
-    held = open_unless_held(store_path)
-    if held is None:
-        raise StoreInUse(f"the store at {store_path} is open in another process (a running "
-                         "server?): stop it before restoring")
-    try:
+    with _store_lock(store_path):
         staging = _staged(backup, manifest, store_path.with_name(store_path.name + ".restoring"))
         _swap(staging, store_path)
-    finally:
-        held.close()
     previous = store_path.with_name(f"{store_path.name}.previous-{new_name()}")
     os.rename(staging, previous)
     if not keep_previous:
         shutil.rmtree(previous)
     return Restored(manifest, store_path, previous if keep_previous else None)
+
+
+@contextmanager
+def _store_lock(store_path: Path) -> Iterator[None]:
+    """Hold the lock RocksDB takes on a store (a POSIX record lock on its ``LOCK`` file).
+
+    Taken on the file itself rather than by opening the store: RocksDB names its files
+    by path, so a store left open while its directory is renamed would go on writing
+    and deleting files in whatever directory then has that name."""
+    store_path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(store_path / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise StoreInUse(f"the store at {store_path} is open in another process (a "
+                             "running server?): stop it before restoring") from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _staged(backup: Path, manifest: Manifest, staging: Path) -> Path:
