@@ -67,6 +67,8 @@ VIRTUOSO_SYSTEM = ("http://www.openlinksw.com/", "http://www.w3.org/ns/ldp#",
 RESULTS_ACCEPT = "application/sparql-results+json, application/sparql-results+xml;q=0.9"
 GRAPH_ACCEPT = "application/n-triples, text/plain;q=0.9"
 BATCH_QUADS = 5_000
+#: the header a BorderKG endpoint sets on an answer cut at its row limit
+TRUNCATED = "X-BorderKG-Truncated"
 #: Virtuoso's SPARQL parser runs out of stack ("memory exhausted") near 5,000 template triples
 VIRTUOSO_BATCH_QUADS = 1_000
 MEDIA_TYPES = {RdfFormat.N_TRIPLES: "application/n-triples", RdfFormat.N_QUADS:
@@ -182,9 +184,18 @@ class RemoteStore(Store):
         return result
 
     def _select(self, sparql: str, form: str = "select") -> Any:
-        """An internal query sent without dataset parameters (the engine's defaults)."""
+        """An internal query sent without dataset parameters (the engine's defaults).
+
+        These read the data itself (``quads()``, ``dump()``...), so an answer the remote
+        says it cut short (a BorderKG's ``X-BorderKG-Truncated``, at its ``max_rows``) is
+        an error rather than a silently partial dump.
+        """
         response = self._send("POST", self.query_url, data={"query": sparql},
                               headers={"Accept": RESULTS_ACCEPT})
+        if response.headers.get(TRUNCATED, "").lower() == "true":
+            limit = response.headers.get("X-BorderKG-Row-Limit", "?")
+            raise StoreError(f"remote store at {self.query_url} cut its answer at {limit} "
+                             "rows (its max_rows): raise that limit to read the data whole")
         result = self._solutions(response, form)
         return bool(result) if form == "ask" else list(solutions(result))
 

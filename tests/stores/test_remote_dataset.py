@@ -79,8 +79,8 @@ def test_graph_variable_finds_the_named_graphs(filled: Any, union: bool) -> None
 
 
 def test_union_default_graph_with_graph_patterns(filled: Any) -> None:
-    """The union and GRAPH ?g in one query: what the generic engines lost when the union
-    was emulated with ``default-graph-uri`` alone."""
+    """The union and GRAPH ?g in one query: a union spelt out with ``default-graph-uri``
+    alone would replace the dataset and leave GRAPH ?g nothing to match."""
     expected = {("default", "bob"), ("default", "carol"), (G1, "bob"), (G2, "carol")}
     if not virtuoso(filled):
         expected.add(("default", "erin"))  # the store's own default graph is in the union
@@ -189,8 +189,8 @@ def test_borderkg_own_default_graph(request: pytest.FixtureRequest, graph_store:
 @pytest.mark.parametrize("backend", REMOTES)
 def test_graph_variable_without_any_default_graph_data(backend: str,
                                                        request: pytest.FixtureRequest) -> None:
-    """The case that failed on unrecognised engines: data only in named graphs, a query
-    with GRAPH ?g and nothing else."""
+    """Data only in named graphs and a query with GRAPH ?g and nothing else, on stores
+    made the way the service makes them (no union asked for explicitly)."""
     store = remote_store(backend, request)
     store.clear()
     try:
@@ -200,4 +200,25 @@ def test_graph_variable_without_any_default_graph_data(backend: str,
             (G1, EX + "bob"), (G2, EX + "carol")]
     finally:
         store.clear()
+        store.close()
+
+
+def test_remote_row_limit_is_an_error_for_reads_of_the_data(start_server: Any) -> None:
+    """A BorderKG cuts answers at its ``max_rows``; ``quads()`` and ``dump()`` must then
+    fail rather than return part of the data, while counts (one row) still work."""
+    from graph.errors import StoreError
+    from graph.remote import BearerAuth, RemoteStore
+    from tests.conftest import TOKEN
+
+    server = start_server(store="memory", extra=["--empty", "--max-rows", "3"])
+    store = RemoteStore(server.url + "/sparql", auth=BearerAuth(TOKEN))
+    try:
+        triples = " ".join(f"<{EX}n{i}> <{EX}p> {i} ." for i in range(5))
+        store.update(f"INSERT DATA {{ GRAPH <{G1}> {{ {triples} }} }}")
+        assert store.count(G1) == 5
+        with pytest.raises(StoreError) as info:
+            list(store.quads(graph=G1))
+        assert info.value.status == 502 and "max_rows" in info.value.message
+        assert len(list(store.quads(EX + "n1"))) == 1
+    finally:
         store.close()
