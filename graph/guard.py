@@ -32,6 +32,7 @@ bounded in bytes, so a repeated query costs a hash and a dictionary lookup.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -59,6 +60,10 @@ _SHAPE_OK: TextCache[bool] = TextCache(max_bytes=1 << 20)
 _ADMITTED: TextCache[SparqlText] = TextCache()
 
 
+#: SPARQL's codepoint escapes, which some engines decode before parsing the whole text
+_CODEPOINT_ESCAPE = re.compile(r"\\[uU]")
+
+
 def admit(text: str, kind: Kind, settings: Any, store: Any, *,
           base_iri: str | None = None,
           dataset_params: Mapping[str, Sequence[str]] | None = None) -> SparqlText:
@@ -75,6 +80,10 @@ def admit(text: str, kind: Kind, settings: Any, store: Any, *,
         raise PayloadTooLarge(f"the {kind} text is over the max_query_bytes limit of "
                               f"{limit:,} bytes; send bulk data through the Graph Store "
                               "protocol", limit_bytes=limit)
+    if getattr(store, "backend", "") == "remote" and _CODEPOINT_ESCAPE.search(text):
+        raise BadRequest(f"\\u and \\U escapes are refused in a {kind} for the remote "
+                         "store: its engine may decode them anywhere in the text and read "
+                         "it differently from the policy; write the characters themselves")
     info = _lexed_and_shaped(text, kind, base_iri)
     check = check_query if kind == "query" else check_update
     check(info, settings, store)

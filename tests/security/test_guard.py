@@ -305,3 +305,21 @@ def test_hidden_nesting_is_refused_over_http_before_the_engine(endpoint: Endpoin
             response = endpoint.query(text)
             assert response.status_code == 400, response.text
             assert "too complex" in error_of(response)["message"]
+
+
+class _RemoteStore:
+    """What the policy asks of a remote store: its kind, and which graphs it has."""
+
+    backend = "remote"
+
+    def contains_graph(self, graph: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("text", [
+    r"SELECT * WHERE { ?s ?p 'a\u0027 } SERVICE <http://x/> {} #' }",
+    r"ASK { <http://e/\u0073> ?p ?o }"])
+def test_codepoint_escapes_are_refused_for_the_remote_store(text: str, settings: Any) -> None:
+    """An engine that decodes escapes before parsing would read another text."""
+    with pytest.raises(BadRequest, match="escapes are refused"):
+        admit(text, "query", settings, _RemoteStore())
