@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSTEM_PACKAGES := chromium chromium-driver graphviz virtuoso-opensource-7-bin
+SYSTEM_PACKAGES := chromium chromium-driver graphviz virtuoso-opensource-7-bin nginx
 APT := $(shell command -v apt-get 2>/dev/null)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
