@@ -36,6 +36,7 @@ __all__ = [
     "Sentence",
     "article_triples",
     "document_iri",
+    "placeholder_triples",
     "read_article",
     "sentence_iri",
     "split_sentences",
@@ -75,6 +76,11 @@ TITLE = (
     "(news article, January 2025)"
 )
 PUBLICATION_DATE = "2025-01-10"
+MISSING_NOTE = (
+    "Built without the article's file, which was not found: the sentences are named and "
+    "numbered but their text, offsets and paragraphs, and the file's SHA-256, are missing. "
+    "They are added when the service starts with the file (setting article)."
+)
 EDITORIAL_NOTE = (
     "The source file carries no headline, byline, publisher or date. The title is assigned by "
     "BorderKG. The date is inferred from the text: the announcement it reports was made on "
@@ -203,7 +209,7 @@ def sentence_iri(number: int, article_id: str = ids.ARTICLE_ID) -> URIRef:
 def article_triples(article: Article) -> Iterator[tuple[URIRef, URIRef, URIRef | Literal]]:
     """The document resource and every sentence resource, as triples."""
     doc = document_iri()
-    yield from _document_triples(doc, article)
+    yield from _document_triples(doc, article.sha256)
     for s in article.sentences:
         node = sentence_iri(s.number)
         yield node, RDF.type, BKG.Sentence
@@ -220,8 +226,30 @@ def article_triples(article: Article) -> Iterator[tuple[URIRef, URIRef, URIRef |
         yield node, DCTERMS.isPartOf, doc
 
 
+def placeholder_triples(
+    sentence_count: int = EXPECTED_SENTENCES,
+) -> Iterator[tuple[URIRef, URIRef, URIRef | Literal]]:
+    """The document and its sentences as far as they are known without the file.
+
+    The authored claims cite sentences by number, so the claims can be served before the
+    file is at hand; the sentences keep their IRIs, numbers and labels, so a later build
+    from the file only adds to them. The document says what is missing, and has no
+    SHA-256: its absence is how a build tells that the article is still to be read.
+    """
+    doc = document_iri()
+    yield from _document_triples(doc, None)
+    yield doc, RDFS.comment, Literal(MISSING_NOTE, lang="en")
+    for number in range(1, sentence_count + 1):
+        node = sentence_iri(number)
+        yield node, RDF.type, BKG.Sentence
+        yield node, RDFS.label, Literal(f"sentence {number} of article {ids.ARTICLE_ID}",
+                                        lang="en")
+        yield node, BKG.sentenceNumber, Literal(number, datatype=XSD.integer)
+        yield node, DCTERMS.isPartOf, doc
+
+
 def _document_triples(
-    doc: URIRef, article: Article
+    doc: URIRef, sha256: str | None
 ) -> Iterator[tuple[URIRef, URIRef, URIRef | Literal]]:
     for cls in (SDO.NewsArticle, PROV.Entity, FOAF.Document):
         yield doc, RDF.type, cls
@@ -232,5 +260,6 @@ def _document_triples(
     yield doc, DCTERMS.identifier, Literal(ids.ARTICLE_ID)
     yield doc, DCTERMS.date, Literal(PUBLICATION_DATE, datatype=XSD.date)
     yield doc, DCTERMS.language, Literal("en", datatype=XSD.language)
-    yield doc, BKG.sha256, Literal(article.sha256, datatype=XSD.hexBinary)
+    if sha256 is not None:
+        yield doc, BKG.sha256, Literal(sha256, datatype=XSD.hexBinary)
     yield doc, SKOS.editorialNote, Literal(EDITORIAL_NOTE, lang="en")

@@ -10,6 +10,10 @@ Three named graphs, each with one job, so a query can always tell where a triple
   each sentence whose block states it; plus BorderKG's editorial and computed (checked)
   descriptions, which are not claims.
 
+Everything but the sentences' text comes from the project itself, so the seed can be
+built without the article's file (``article_path=None``): the claims are then served,
+derived from sentences that are named and numbered but have no text yet.
+
 The build is deterministic: claim IRIs are hashes of the triple, the ontology's blank nodes
 are canonically relabelled, and :func:`seed_nquads` sorts its lines.
 """
@@ -29,7 +33,7 @@ from rdflib.term import Node
 import ontology
 
 from . import checks, ids, intervals
-from .article import Article, read_article, sentence_iri
+from .article import EXPECTED_SENTENCES, Article, read_article, sentence_iri
 from .errors import ConfigError
 from .knowledge import ARTICLE_TRIG, BACKGROUND_TRIG, knowledge_path
 from .namespace import BKG
@@ -57,9 +61,10 @@ class UnknownSentence(KnowledgeError):
 ONTOLOGY_FILES = ("borderkg.ttl", "analysis.ttl")
 
 
-def build_seed_dataset(article_path: Path) -> Dataset:
-    """The seed dataset for the article at ``article_path`` (checked against its SHA-256)."""
-    article = read_article(article_path)
+def build_seed_dataset(article_path: Path | None) -> Dataset:
+    """The seed dataset for the article at ``article_path`` (checked against its SHA-256),
+    or without the article's text when ``article_path`` is None."""
+    article = read_article(article_path) if article_path is not None else None
     ds = Dataset()
     for name in ONTOLOGY_FILES:
         terms = Graph().parse(data=ontology.read_text(name), format="turtle")
@@ -71,7 +76,7 @@ def build_seed_dataset(article_path: Path) -> Dataset:
     return ds
 
 
-def seed_nquads(article_path: Path) -> str:
+def seed_nquads(article_path: Path | None) -> str:
     """The seed dataset as sorted N-Quads: the same input always gives the same text."""
     text = build_seed_dataset(article_path).serialize(format="nquads")
     lines = sorted({line for line in text.splitlines() if line.strip()})
@@ -108,11 +113,12 @@ def _background() -> Iterator[Triple]:
         yield s, p, o
 
 
-def _add_article(ds: Dataset, article: Article) -> None:
-    from .article import article_triples
+def _add_article(ds: Dataset, article: Article | None) -> None:
+    from .article import article_triples, placeholder_triples
 
-    stated, editorial = _read_authored(len(article.sentences))
-    _add(ds, ids.GRAPH_ARTICLE, article_triples(article))
+    # the file's shape is checked against EXPECTED_SENTENCES, so the count holds without it
+    stated, editorial = _read_authored(len(article.sentences) if article else EXPECTED_SENTENCES)
+    _add(ds, ids.GRAPH_ARTICLE, article_triples(article) if article else placeholder_triples())
     _add(ds, ids.GRAPH_ARTICLE, editorial)
     _add(ds, ids.GRAPH_ARTICLE, stated)
     _add(ds, ids.GRAPH_ARTICLE, _claim_triples(stated))

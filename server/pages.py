@@ -9,11 +9,18 @@ as a table with download links in every format. The page talks to ``/sparql`` wi
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, render_template
 
 bp = Blueprint("pages", __name__)
+
+#: shown on every page while the seed lacks the article's sentences
+ARTICLE_NOTICE = (
+    "The founding article's file was not found when this graph was built: the article's "
+    "claims are served without the sentences that state them. Start the service with "
+    "--article naming the file (setting article, BORDERKG_ARTICLE) to add them.")
 
 PREFIXES: tuple[tuple[str, str], ...] = (
     ("bkg", "https://w3id.org/borderkg/def/"),
@@ -100,3 +107,22 @@ def query_page() -> Response:
 @bp.get("/")
 def index() -> Any:
     return query_page()
+
+
+@bp.app_context_processor
+def _article_notice() -> dict[str, Any]:
+    """``article_notice`` for the layout: the notice while the seed lacks the sentences."""
+    from .app import service
+
+    store = service().store
+    missing = seed_state(store, store.etag) == "article missing"
+    return {"article_notice": ARTICLE_NOTICE if missing else None}
+
+
+@lru_cache(maxsize=16)
+def seed_state(store: Any, etag: str) -> str:
+    """:func:`graph.build.seed_state`, asked once per store version: pages ask on every
+    render, and a remote store answers over HTTP."""
+    from graph.build import seed_state as state
+
+    return state(store)
