@@ -6,7 +6,8 @@ directory, a free loopback port) in front of a real ``borderkg serve`` started w
 ``--public-base`` set to the proxy's address. Through the proxy: redirects, Location
 headers, documents, the service description and relative IRIs in queries name the
 public base; minted IRIs stay identifiers under ``iri_base``; writes pass with the
-token; and nothing anywhere names the backend's own address.
+token; each client gets one query at a time from the proxy (BorderKG sees only the
+proxy's address); and nothing anywhere names the backend's own address.
 
 Twice: at the proxy's root, and under a path prefix (``/kg/``, nginx stripping it).
 Under a prefix, everything built from ``public_base`` follows it, but the pages' own
@@ -19,6 +20,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,7 +33,7 @@ import requests
 from pyoxigraph import NamedNode, RdfFormat, parse
 
 from graph.settings import BY_NAME
-from tests.conftest import ROOT, TOKEN, LiveServer, free_port
+from tests.conftest import ROOT, TOKEN, LiveServer, client_session, free_port
 
 from .conftest import AUTH, serve
 
@@ -72,20 +74,30 @@ class Proxied:
 
 
 def proxy_section(prefix: str, backend_port: int) -> tuple[str, str]:
-    """The sample site's upstream block and proxy lines, aimed at ``backend_port`` and
-    mounted at ``prefix``."""
+    """The sample site's http-level lines (upstream, limit zones) and proxy lines, aimed
+    at ``backend_port`` and mounted at ``prefix``."""
     text = SITE.read_text(encoding="utf-8")
     upstream = re.search(r"^upstream borderkg \{.*?^\}", text, re.S | re.M)
     section = re.search(r"# -- proxy: begin --\n(.*?)# -- proxy: end --", text, re.S)
     assert upstream and section, f"{SITE} lost its upstream block or its proxy markers"
+    zones = re.findall(r"^limit_conn_zone .*;$", text, re.M)
     block = upstream.group(0).replace("127.0.0.1:8000", f"127.0.0.1:{backend_port}")
     lines = section.group(1)
     assert "location / {" in lines and "proxy_pass http://borderkg;" in lines
-    if prefix != "/":
-        lines = (lines.replace("location / {", f"location {prefix} {{")
-                 .replace("proxy_pass http://borderkg;", "proxy_pass http://borderkg/;")
-                 .replace("location /admin/", f"location {prefix}admin/"))
-    return block, lines
+    return "\n".join([block, *zones]) + "\n", mount(lines, prefix)
+
+
+def mount(lines: str, prefix: str) -> str:
+    """Every ``location /path`` of ``lines`` moved under ``prefix``, nginx stripping it."""
+    if prefix == "/":
+        return lines
+
+    def moved(match: re.Match[str]) -> str:
+        path, body = match.group(1), match.group(2)
+        body = body.replace("proxy_pass http://borderkg;", f"proxy_pass http://borderkg{path};")
+        return f"location {prefix}{path[1:]} {{{body}}}"
+
+    return re.sub(r"location (/\S*) \{(.*?)\}", moved, lines, flags=re.S)
 
 
 def nginx_conf(home: Path, port: int, upstream: str, section: str) -> str:
@@ -125,7 +137,9 @@ def proxied(request: pytest.FixtureRequest,
     prefix = str(request.param)
     port = free_port()
     public = f"http://127.0.0.1:{port}{prefix}"
+    # the unit's settings: client_queries bounds every proxied client together
     server = serve(tmp_path_factory.mktemp("proxied"), "--public-base", public,
+                   "--query-workers", "2", "--client-queries", "2", "--query-timeout", "3",
                    env={"BORDERKG_UPDATE_TOKEN": TOKEN})
     home = tmp_path_factory.mktemp("nginx")
     upstream, section = proxy_section(prefix, server.port)
@@ -233,6 +247,32 @@ def test_query_page_assets_load_through_the_proxy(proxied: Proxied) -> None:
         pytest.xfail("pages link their assets and navigation root-relative (/static/...), "
                      "so under a path prefix they miss the proxy's location")
     assert set(statuses.values()) == {200}, statuses
+
+
+def test_each_client_has_one_query_at_a_time_through_the_proxy(proxied: Proxied) -> None:
+    """BorderKG sees the proxy's address for every client, so the proxy bounds queries
+    per client: a second query of one client is refused at once, another client's
+    query is evaluated (here until the 3 s limit, 503)."""
+    slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    answers: dict[str, requests.Response] = {}
+
+    def ask(name: str, address: str) -> None:
+        answers[name] = client_session(address).get(
+            proxied.public + "sparql", params={"query": slow}, timeout=60,
+            headers={"Accept": "application/sparql-results+json"})
+
+    first = threading.Thread(target=ask, args=("a1", "127.0.0.2"))
+    first.start()
+    time.sleep(0.5)
+    other = threading.Thread(target=ask, args=("b", "127.0.0.3"))
+    other.start()
+    ask("a2", "127.0.0.2")
+    first.join()
+    other.join()
+    assert answers["a2"].status_code == 429, answers["a2"].text[:200]
+    for name in ("a1", "b"):
+        assert answers[name].status_code == 503, (name, answers[name].text[:200])
+        assert answers[name].json()["error"]["code"] == "query-timeout"
 
 
 # -- writes ----------------------------------------------------------------------------------
