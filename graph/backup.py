@@ -113,7 +113,20 @@ def back_up(store: Store, target: Path) -> Manifest:
                          "remote store up with its own server's tools")
     if target.exists():
         raise BadParameter(f"{target} already exists; a backup goes into a new directory")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadParameter(f"cannot create {target.parent}: {exc.strerror or exc}") from None
+    try:
+        manifest = _make(store, target)
+    except OSError as exc:
+        shutil.rmtree(target, ignore_errors=True)  # what a failed backup left is no backup
+        raise BorderKGError(f"cannot back the store up into {target}: "
+                            f"{exc.strerror or exc}") from None
+    return manifest
+
+
+def _make(store: OxigraphStore, target: Path) -> Manifest:
     if store.backend == "disk":
         kind, quads = "rocksdb", _checkpoint(store, target)
     else:
@@ -130,11 +143,8 @@ def _checkpoint(store: OxigraphStore, target: Path) -> int:
     The write lock keeps every write out while the checkpoint is taken (milliseconds);
     the quads are counted afterwards in the checkpoint itself, opened read-only, so the
     count is the backup's and costs the server's writers nothing."""
-    try:
-        with store.write_lock:
-            store.snapshot(target)
-    except OSError as exc:
-        raise BorderKGError(f"cannot back the store up into {target}: {exc}") from None
+    with store.write_lock:
+        store.snapshot(target)
     return len(_OxStore.read_only(str(target)))
 
 
@@ -239,13 +249,18 @@ def restore(backup: Path, store_path: Path, keep_previous: bool = False) -> Rest
     The backup itself is never opened for writing and can be restored again. The
     replaced store is removed unless ``keep_previous``."""
     manifest = read_manifest(backup)
-    with _store_lock(store_path):
-        staging = _staged(backup, manifest, store_path.with_name(store_path.name + ".restoring"))
-        _swap(staging, store_path)
-    previous = store_path.with_name(f"{store_path.name}.previous-{new_name()}")
-    os.rename(staging, previous)
-    if not keep_previous:
-        shutil.rmtree(previous)
+    try:
+        with _store_lock(store_path):
+            staging = _staged(backup, manifest,
+                              store_path.with_name(store_path.name + ".restoring"))
+            _swap(staging, store_path)
+        previous = store_path.with_name(f"{store_path.name}.previous-{new_name()}")
+        os.rename(staging, previous)
+        if not keep_previous:
+            shutil.rmtree(previous)
+    except OSError as exc:
+        raise BorderKGError(f"cannot restore into {store_path}: {exc.strerror or exc} "
+                            f"({exc.filename or store_path})") from None
     return Restored(manifest, store_path, previous if keep_previous else None)
 
 

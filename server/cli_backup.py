@@ -156,8 +156,8 @@ def fetch(made: dict[str, Any], target: Path, settings: Settings) -> Manifest:
 def move(source: Path, target: Path) -> None:
     """Rename (same file system: the hard links stay); else copy beside ``target`` and
     rename, so ``target`` never holds a half copy."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(source, target)
         return
     except OSError as exc:
@@ -166,7 +166,12 @@ def move(source: Path, target: Path) -> None:
                                 f"{exc.strerror or exc}; it stays at {source}") from None
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(source, partial)
-    read_manifest(partial)
-    os.rename(partial, target)
-    shutil.rmtree(source)
+    try:
+        shutil.copytree(source, partial)
+        read_manifest(partial)
+        os.rename(partial, target)
+    except OSError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise BorderKGError(f"cannot copy the backup from {source} to {target}: "
+                            f"{exc.strerror or exc}; it stays at {source}") from None
+    shutil.rmtree(source, ignore_errors=True)
