@@ -2,8 +2,8 @@
 
 ``create_app(settings)`` wires the thin HTTP layer onto a ``graph.service.Service``:
 blueprints per area (SPARQL protocol, Graph Store, pages, named queries, analyses), one
-error handler turning every ``BorderKGError`` into one JSON shape, and nothing done at
-import time.
+error handler turning every ``BorderKGError`` into one JSON shape, gzip for large answers
+(``server.compression``, around the whole app), and nothing done at import time.
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ def create_app(settings: Settings | dict[str, Any] | None = None,
         app.register_blueprint(importlib.import_module(module).bp)
     register_error_handlers(app)
     importlib.import_module("server.observability").install(app)
+    importlib.import_module("server.compression").install(app)
     return app
 
 

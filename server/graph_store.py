@@ -13,6 +13,11 @@ N-Quads or JSON-LD), PUT replaces everything, POST of a dataset format adds quad
 POST of a graph format creates a new graph ``{iri_base}graph/uploads/<id>`` (201 with its
 Location), as the protocol's "POST to the graph store" requires.
 
+GET streams: the store writes the graph on a thread of its own (``graph.results.pushed``)
+as fast as the client reads it, so a large graph is never held whole in memory; a graph
+of one chunk leaves whole, with its Content-Length. ``If-None-Match`` compares weakly,
+so the weak ETag of a gzip-encoded answer (``server.compression``) revalidates too.
+
 Writes need the bearer token (``server.auth``). Every upload is checked
 (``graph.rdf_safety``) and parsed completely before anything is written, so a syntax
 error (400 with line and column) writes nothing; PUT drops and inserts in one SPARQL
@@ -36,6 +41,7 @@ from werkzeug.formparser import FormDataParser
 from graph import rdf_safety
 from graph.errors import BadRequest, NotFound, UnsupportedMediaType
 from graph.formats import DATASET_FORMATS, GRAPH_FORMATS, Format, by_media_type, for_path
+from graph.results import pushed, whole_or_resumed
 
 from . import negotiation
 from .auth import require_write
@@ -165,13 +171,14 @@ def get(where: Target) -> Response:
     fmt, media_type = negotiation.negotiate(where.formats, request.headers.get("Accept"),
                                             params["format"][0] if "format" in params else None)
     etag = hashlib.sha256(f"{store.etag}\x00{where}\x00{fmt.name}".encode()).hexdigest()[:32]
-    if etag in request.if_none_match:
+    if request.if_none_match.contains_weak(etag):
         response = empty(304)
     else:
-        output = io.BytesIO()
         graph = None if where.kind == "dataset" else where.iri
-        store.dump(output, fmt.engine, graph)
-        response = Response(output.getvalue(), content_type=negotiation.content_type(media_type))
+        engine = fmt.engine
+        chunks = pushed(lambda output: store.dump(output, engine, graph), "borderkg-graph")
+        response = Response(whole_or_resumed(chunks),
+                            content_type=negotiation.content_type(media_type))
     response.set_etag(etag)
     response.headers["Vary"] = "Accept"
     return response

@@ -18,9 +18,8 @@ rendering, the layout's context).
 """
 from __future__ import annotations
 
-import zlib
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from collections.abc import Iterable, Sequence
+from typing import IO, Any, cast
 from urllib.parse import quote
 
 from flask import (
@@ -30,16 +29,17 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
 )
 from markupsafe import Markup, escape
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, serialize
+from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 
 from graph import charts, formats, resources
 from graph.errors import NotAcceptable, NotFound
-from graph.results import graph_chunks
+from graph.results import graph_chunks, pushed, whole_or_resumed
 
+from . import negotiation
 from .app import service
+from .compression import GzipWriter
 
 bp = Blueprint("linked_data", __name__)
 
@@ -197,7 +197,7 @@ def document(rest: str) -> Any:
     fmt = formats.by_media_type(DOCUMENT_FORMATS, media)
     tag = f"{store.etag}-{fmt.name if fmt else 'html'}"
     etag = f'"{tag}"'
-    if request.if_none_match.contains(tag):
+    if request.if_none_match.contains_weak(tag):
         return Response(status=304, headers={"ETag": etag, "Vary": "Accept"})
     if media == HTML:
         response = Response(_page(store, description, is_graph), mimetype=HTML)
@@ -272,28 +272,49 @@ def void() -> Response:
                     headers={"Vary": "Accept"})
 
 
-def _gzip_nquads(store: Any, batch: int = 20_000) -> Iterator[bytes]:
-    """The whole dataset as gzip-compressed N-Quads, produced batch by batch."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: gzip container
-    quads: list[Any] = []
-    for quad in store.quads():
-        quads.append(quad)
-        if len(quads) >= batch:
-            yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS) or b"")
-            quads = []
-    if quads:
-        yield compressor.compress(serialize(quads, format=RdfFormat.N_QUADS) or b"")
-    yield compressor.flush()
+#: what ``/dump.nq.gz`` offers: the gzip file first, so ``*/*`` (browsers, curl, wget)
+#: gets the file its name promises; N-Quads for RDF clients that ask for it, compressed
+#: as a content coding by ``server.compression`` when they accept gzip
+GZIP_FILE = "application/gzip"
+NQUADS = "application/n-quads"
+DUMP_TYPES = (GZIP_FILE, NQUADS)
+
+
+def _dump_nquads(store: Any, output: IO[bytes]) -> None:
+    store.dump(output, RdfFormat.N_QUADS)
+
+
+def _dump_gzip(store: Any, output: IO[bytes]) -> None:
+    """Write the whole dataset to ``output`` as one gzip member of N-Quads."""
+    compressed = GzipWriter(output)
+    store.dump(compressed, RdfFormat.N_QUADS)
+    compressed.close()
 
 
 @bp.get("/dump.nq.gz")
 def dump() -> Response:
-    """Every quad of the store, gzipped N-Quads, streamed; ETag from the store's version."""
+    """Every quad of the store, streamed: the gzip file, or N-Quads to RDF clients.
+
+    ``Accept: application/n-quads`` (preferred over ``application/gzip``) answers
+    ``application/n-quads``, gzipped as ``Content-Encoding`` when Accept-Encoding allows,
+    which Jena, Comunica and rdflib read as they are; anything else gets the
+    ``application/gzip`` file (an Accept that names neither is not refused: the file is
+    this resource's own form). The store writes its quads on a thread of its own
+    (``graph.results.pushed``), as fast as the client reads them.
+    """
     store = service().store
-    etag = f'"{store.etag}"'
-    if request.if_none_match.contains(store.etag):
-        return Response(status=304, headers={"ETag": etag})
-    return Response(stream_with_context(_gzip_nquads(store)), mimetype="application/gzip",
-                    headers={"ETag": etag, "Content-Disposition":
-                             'attachment; filename="borderkg.nq.gz"',
-                             "X-Content-Media-Type": "application/n-quads"})
+    media = negotiation.choose(DUMP_TYPES, request.headers.get("Accept")) or GZIP_FILE
+    tag = f"{store.etag}-{'gz' if media == GZIP_FILE else 'nq'}"
+    headers = {"ETag": f'"{tag}"', "Vary": "Accept"}
+    if request.if_none_match.contains_weak(tag):
+        return Response(status=304, headers=headers)
+    if media == GZIP_FILE:
+        headers["Content-Disposition"] = 'attachment; filename="borderkg.nq.gz"'
+        headers["X-Content-Media-Type"] = NQUADS
+    else:
+        headers["Content-Disposition"] = 'inline; filename="borderkg.nq"'
+    if request.method == "HEAD":  # the headers of the GET, without starting the dump
+        return Response(iter(()), mimetype=media, headers=headers)
+    write = _dump_gzip if media == GZIP_FILE else _dump_nquads
+    chunks = pushed(lambda output: write(store, output), "borderkg-dump")
+    return Response(whole_or_resumed(chunks), mimetype=media, headers=headers)

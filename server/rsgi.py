@@ -5,30 +5,61 @@ thread before the request body has arrived, and the thread then blocks reading i
 client that drips its body one byte at a time holds that thread; as many such clients as
 there are threads stop the service for everyone (slowloris). Here the request line,
 headers (granian, in Rust) *and* body (this adapter, awaiting on the event loop) are read
-without a thread; only a complete request takes one from the pool to run the Flask app.
+without a thread; only a complete request takes a thread to run the Flask app, and at
+most ``threads`` requests run the app at once.
 
 The body is read up to ``max_body_bytes + 1`` bytes: beyond that the app sees a body over
 its limit and answers its usual 413, so the error shape stays the app's. A request whose
 body does not arrive within ``read_timeout`` seconds is answered 408 here.
 
-Responses the app returns whole go out in one write; streamed ones (large query results)
-are pulled chunk by chunk in the pool and sent as they come, so a large result still does
-not have to sit in memory twice.
+Responses the app returns whole (at most one chunk) go out in one write. Streamed ones
+(a dump, a large graph or result) follow two rules:
+
+* **One thread per response.** Every step of a response — calling the app, pulling each
+  chunk, closing the body — runs on the same thread (a *lane*), never on whichever pool
+  thread is free: pyoxigraph's iterators are bound to the thread that made them (pulling
+  a dump's next chunk elsewhere was a Rust panic that took the worker down), and so are
+  Flask's contexts. Lanes are reused between requests. A streaming response gives its
+  ``threads`` slot back once its headers are out, so streams do not starve short
+  requests; beyond ``STREAMS_PER_THREAD`` streams per thread a new stream keeps its slot.
+* **Backpressure.** Granian's ``response_stream`` queues whatever is sent, without
+  limit, so a slow reader would have the whole answer buffered in the server. A stream
+  is therefore handed to granian as a named pipe (``response_file`` on a FIFO, unlinked
+  as soon as both ends are open): the lane blocks while the pipe is full and granian
+  reads it only as fast as the client takes the data, so what one reader makes the
+  server hold is bounded by the pipe and the socket buffers. A client that goes away
+  closes granian's end; the lane's next write fails, or it sees the disconnect while
+  waiting, and it stops and closes the body. A reader that takes nothing for
+  ``STALL_SECONDS`` is abandoned.
+
+The response cache keys each entry on whether the request accepts gzip, too: the app's
+answer is compressed or not (``server.compression``) by Accept-Encoding, so one cached
+body must never be replayed to a request that asked otherwise.
 """
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
 import io
+import itertools
 import json
 import logging
+import os
+import queue
+import select
+import shutil
 import sys
+import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from graph.errors import RequestTimeout
 
+from .compression import preferred_coding
 from .response_cache import ResponseCache
 
 log = logging.getLogger("borderkg.http")
@@ -36,6 +67,17 @@ log = logging.getLogger("borderkg.http")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _SPECIAL_HEADERS = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+
+#: streams that may run without holding a ``threads`` slot, per slot
+STREAMS_PER_THREAD = 8
+#: seconds a streamed response waits for granian to open its pipe before giving up
+CONNECT_SECONDS = 10.0
+#: seconds a reader may take no data at all before its response is abandoned
+STALL_SECONDS = 300.0
+#: how often a lane waiting for a reader looks whether the client is gone
+POLL_SECONDS = 0.5
+#: the pipe's buffer (Linux's default is 64 KiB): fewer wake-ups per megabyte sent
+PIPE_BYTES = 256 << 10
 
 
 class _Started:
@@ -59,7 +101,7 @@ def _no_write(data: bytes) -> None:
 
 
 class RSGIAdapter:
-    """An RSGI application (``__rsgi__``) that serves a WSGI app from a thread pool."""
+    """An RSGI application (``__rsgi__``) that serves a WSGI app from its own threads."""
 
     def __init__(self, app: WSGIApp, threads: int, max_body_bytes: int,
                  read_timeout: float, cache: ResponseCache | None = None,
@@ -69,7 +111,12 @@ class RSGIAdapter:
         self.record = record
         self.max_body = max_body_bytes
         self.read_timeout = read_timeout
-        self.pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="borderkg-http")
+        self.threads = max(1, threads)
+        self.slots = asyncio.Semaphore(self.threads)
+        self.lanes = _Lanes(keep=self.threads)
+        self.max_streams = self.threads * STREAMS_PER_THREAD
+        self.streams = 0
+        self.pipes = tempfile.mkdtemp(prefix="borderkg-streams-")
         self.base_environ: dict[str, Any] = {
             "SCRIPT_NAME": "", "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
             "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
@@ -80,14 +127,15 @@ class RSGIAdapter:
         """Granian's per-worker start hook (nothing to prepare)."""
 
     def __rsgi_del__(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Granian's per-worker stop hook: let requests in the pool finish."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        """Granian's per-worker stop hook: end the idle lanes, remove the pipes' folder."""
+        self.lanes.close()
+        shutil.rmtree(self.pipes, ignore_errors=True)
 
     async def __rsgi__(self, scope: Any, proto: Any) -> None:
         if scope.proto != "http":
             return
         cache = self.cache
-        key = cache.key(scope) if cache is not None else None
+        key = self._cache_key(cache, scope)
         if cache is not None and key is not None:
             if self._from_cache(cache, key, scope, proto):
                 return
@@ -95,16 +143,39 @@ class RSGIAdapter:
         body = await self._read_body(scope, proto)
         if body is None:
             return
+        lane = self.lanes.take()
+        try:
+            whole = await self._respond(proto, lane, self._environ(scope, body))
+        finally:
+            self.lanes.give_back(lane)
+        if whole is not None and cache is not None and key is not None:
+            cache.put(key, etag, scope.query_string, whole[0], whole[1], whole[2])
+
+    @staticmethod
+    def _cache_key(cache: ResponseCache | None, scope: Any) -> Hashable | None:
+        """The cache's key, told apart by the content coding the request will get."""
+        if cache is None:
+            return None
+        key = cache.key(scope)
+        if key is None:
+            return None
+        return (key, preferred_coding(scope.headers.get("accept-encoding")))
+
+    async def _respond(self, proto: Any, lane: _Lane, environ: dict[str, Any]
+                       ) -> tuple[int, list[tuple[str, str]], bytes] | None:
+        """Run the app on ``lane`` and send its answer; the answer when it was whole."""
         loop = asyncio.get_running_loop()
-        started, chunks, ready = await loop.run_in_executor(
-            self.pool, self._start, self._environ(scope, body))
+        async with self.slots:
+            started, chunks, ready = await lane.run(loop, self._start, environ)
+            if chunks is not None and self.streams >= self.max_streams:
+                await self._stream(proto, lane, started, chunks, ready)  # slot kept
+                return None
         if chunks is not None:
-            await self._stream(proto, started, chunks, ready, loop)
-            return
+            await self._stream(proto, lane, started, chunks, ready)
+            return None
         whole = b"".join(ready)
         proto.response_bytes(started.status, started.headers, whole)
-        if cache is not None and key is not None:
-            cache.put(key, etag, scope.query_string, started.status, started.headers, whole)
+        return started.status, started.headers, whole
 
     def _from_cache(self, cache: ResponseCache, key: Any, scope: Any, proto: Any) -> bool:
         """Answer from the response cache on the event loop, if it holds the answer."""
@@ -184,30 +255,206 @@ class RSGIAdapter:
         """Call the app and pull up to two chunks (``start_response`` has run by then).
 
         A response of at most one chunk is closed here and sent whole (one write, with
-        its Content-Length); a longer one is returned open, to be streamed.
+        its Content-Length); a longer one is returned open, to be streamed from this
+        same thread.
         """
         started = _Started()
         chunks = _Chunks(self.app(environ, started))
         ready: list[bytes] = []
-        for chunk in chunks:
-            ready.append(chunk)
-            if len(ready) == 2:
-                return started, chunks, tuple(ready)
+        try:
+            for chunk in chunks:
+                ready.append(chunk)
+                if len(ready) == 2:
+                    return started, chunks, tuple(ready)
+        except BaseException:
+            chunks.close()
+            raise
         chunks.close()
         return started, None, tuple(ready)
 
-    async def _stream(self, proto: Any, started: _Started, chunks: _Chunks,
-                      ready: tuple[bytes, ...], loop: asyncio.AbstractEventLoop) -> None:
-        transport = proto.response_stream(started.status, started.headers)
+    async def _stream(self, proto: Any, lane: _Lane, started: _Started, chunks: _Chunks,
+                      ready: tuple[bytes, ...]) -> None:
+        """Send a streamed body through a pipe that ``lane`` fills (see the module doc)."""
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        self.streams += 1
         try:
-            for chunk in ready:
-                await transport.send_bytes(chunk)
-            while chunk := await loop.run_in_executor(self.pool, next, chunks, b""):
-                await transport.send_bytes(chunk)
-        except Exception as exc:  # the client hung up, or the producer failed: stop
-            log.info("response stream ended early: %s", exc)
+            pipe = _Pipe(self.pipes)
+        except OSError:
+            self.streams -= 1
+            await lane.run(loop, chunks.close)
+            raise
+        proto.response_file(started.status, started.headers, pipe.path)
+        pumping = lane.run(loop, _pump, pipe, chunks, ready, stop)
+        gone = asyncio.ensure_future(proto.client_disconnect())
+        try:
+            await asyncio.wait((pumping, gone), return_when=asyncio.FIRST_COMPLETED)
+            if not pumping.done():
+                stop.set()
+                await pumping
         finally:
-            await loop.run_in_executor(self.pool, chunks.close)
+            stop.set()
+            gone.cancel()
+            self.streams -= 1
+
+
+def _pump(pipe: _Pipe, chunks: _Chunks, ready: tuple[bytes, ...],
+          stop: threading.Event) -> None:
+    """A lane's second step: write every chunk into the pipe, then close the body."""
+    try:
+        pipe.connect(stop)
+        for chunk in itertools.chain(ready, chunks):
+            pipe.write(chunk, stop)
+    except _Gone as gone:
+        log.info("response stream ended early: %s", gone)
+    except Exception:  # the headers are out: the answer can only be cut short, and said so
+        log.exception("response stream failed; the answer was cut short")
+    finally:
+        pipe.close()
+        chunks.close()
+
+
+class _Gone(Exception):
+    """The reader of a streamed response is gone (or never came)."""
+
+
+class _Pipe:
+    """A named pipe a streamed body goes through, from a lane to granian."""
+
+    def __init__(self, directory: str) -> None:
+        self.path = os.path.join(directory, uuid.uuid4().hex)
+        try:
+            os.mkfifo(self.path, 0o600)
+        except FileNotFoundError:  # the folder was swept away (a /tmp cleaner): remake it
+            os.makedirs(directory, 0o700, exist_ok=True)
+            os.mkfifo(self.path, 0o600)
+        self.fd = -1
+
+    def connect(self, stop: threading.Event) -> None:
+        """Open the writing end once granian has opened the reading end, then unlink.
+
+        Opening a FIFO for writing without blocking fails (ENXIO) until a reader has
+        it open, which tells that granian took the response; a writer that blocked
+        instead would wait forever for a client that left before its answer started.
+        """
+        deadline = time.monotonic() + CONNECT_SECONDS
+        pause = 0.0002
+        try:
+            while self.fd < 0:
+                try:
+                    self.fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                except OSError as exc:
+                    if exc.errno != errno.ENXIO:
+                        raise
+                    if stop.is_set() or time.monotonic() > deadline:
+                        raise _Gone("the response was never read") from None
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.01)
+        finally:
+            os.unlink(self.path)
+        set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+        if set_size is not None:
+            try:
+                fcntl.fcntl(self.fd, set_size, PIPE_BYTES)
+            except OSError:  # over the system's limit: the default size still works
+                pass
+
+    def write(self, data: bytes, stop: threading.Event) -> None:
+        """Write all of ``data``, waiting while the pipe is full (the backpressure)."""
+        view = memoryview(data)
+        waiting_since = time.monotonic()
+        while view:
+            if stop.is_set():
+                raise _Gone("the client went away")
+            try:
+                view = view[os.write(self.fd, view):]
+                waiting_since = time.monotonic()
+            except BlockingIOError:
+                self._wait(waiting_since)
+            except BrokenPipeError:
+                raise _Gone("the client went away") from None
+
+    def _wait(self, since: float) -> None:
+        if time.monotonic() - since > STALL_SECONDS:
+            raise _Gone(f"the client took no data for {STALL_SECONDS:g} s")
+        poller = select.poll()
+        poller.register(self.fd, select.POLLOUT)
+        poller.poll(POLL_SECONDS * 1000)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class _Lane:
+    """One thread that runs the steps of one response at a time, in order."""
+
+    def __init__(self, name: str) -> None:
+        self.jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self.thread.start()
+
+    def run(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., Any],
+            *args: Any) -> asyncio.Future[Any]:
+        """Run ``fn(*args)`` on this lane; its outcome arrives in the returned future."""
+        future = loop.create_future()
+        self.jobs.put((loop, future, fn, args))
+        return future
+
+    def stop(self) -> None:
+        self.jobs.put(None)
+
+    def _serve(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            loop, future, fn, args = job
+            try:
+                outcome, failed = fn(*args), False
+            except BaseException as exc:  # noqa: BLE001 - re-raised by the awaiting coroutine
+                outcome, failed = exc, True
+            try:
+                loop.call_soon_threadsafe(_settle, future, outcome, failed)
+            except RuntimeError:  # the event loop is closed: nobody awaits the outcome
+                pass
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
+    if future.cancelled():
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+class _Lanes:
+    """Idle lanes kept for the next requests: a new thread costs more than a cheap query."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.idle: list[_Lane] = []
+        self.made = 0
+        self.closed = False
+
+    def take(self) -> _Lane:
+        if self.idle:
+            return self.idle.pop()
+        self.made += 1
+        return _Lane(f"borderkg-http-{self.made}")
+
+    def give_back(self, lane: _Lane) -> None:
+        if self.closed or len(self.idle) >= self.keep:
+            lane.stop()
+        else:
+            self.idle.append(lane)
+
+    def close(self) -> None:
+        self.closed = True
+        idle, self.idle = self.idle, []
+        for lane in idle:
+            lane.stop()
+        for lane in idle:
+            lane.thread.join(5)
 
 
 class _Chunks:

@@ -252,7 +252,7 @@ def run_query(op: Operation) -> Response:
     union = svc.settings.default_graph_union
     etag = _etag(op, chosen, svc.store.etag, union) \
         if request.method in ("GET", "HEAD") and reusable(op.text) else None
-    if etag and etag in request.if_none_match:
+    if etag and request.if_none_match.contains_weak(etag):
         return _not_modified(etag)
     defaults, named = op.graphs("default-graph-uri"), op.graphs("named-graph-uri")
     protocol_dataset = "default-graph-uri" in op.params or "named-graph-uri" in op.params
