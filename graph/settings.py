@@ -150,6 +150,12 @@ SETTINGS: tuple[Setting, ...] = (
             "union of all graphs; when false, only the store's own default graph.", _bool),
     Setting("allowed_service_hosts", [], "Comma-separated hosts that SERVICE may call. "
             "Empty (default): SERVICE is refused.", _list),
+    Setting("allowed_load_hosts", [], "Comma-separated hosts that LOAD may fetch from "
+            "(exact host match, http/https). Empty (default): LOAD is refused; LOAD SILENT "
+            "succeeds without fetching.", _list),
+    Setting("trusted_proxies", [], "Comma-separated addresses of reverse proxies whose "
+            "X-Forwarded-For header names the client for the per-client limits (empty: "
+            "every client is its socket's address).", _list),
     Setting("cors_origins", "*", "Origins allowed to read cross-origin ('*' for any, empty "
             "to disable CORS)."),
     Setting("public_base", None, "Base URL the service is reached at, when behind a proxy "

@@ -26,6 +26,7 @@ from graph.errors import BadParameter
 
 from .app import service
 from .auth import require_write
+from .clients import client_address
 
 bp = Blueprint("analyses", __name__, url_prefix="/analyses")
 
@@ -34,8 +35,9 @@ bp = Blueprint("analyses", __name__, url_prefix="/analyses")
 def _take_slot() -> None:
     """One analysis at a time per client (four in all): each holds a request thread and a
     child process until its limit, so one client must not be able to hold them all."""
-    service().analysis_slots.enter(request.remote_addr or "", wait=QUEUE_SECONDS)
-    g.analysis_slot = request.remote_addr or ""
+    client = client_address()
+    service().analysis_slots.enter(client, wait=QUEUE_SECONDS)
+    g.analysis_slot = client
 
 
 @bp.teardown_request

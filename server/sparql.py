@@ -21,13 +21,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from graph import description, guard
+from graph.guard import Admitted
 from graph.cache import reusable
 from graph.errors import BadRequest, NotAcceptable, QueryTimeout, UnsupportedMediaType
 from graph.executor import ExecutedQuery, QueryRequest
@@ -37,6 +38,7 @@ from graph.sparql_text import SparqlText, add_using, analyse
 
 from . import negotiation
 from .auth import require_write
+from .clients import client_address
 from .negotiation import empty
 
 bp = Blueprint("sparql", __name__)
@@ -202,9 +204,10 @@ def endpoint_url() -> str:
 
 
 # -- policy -----------------------------------------------------------------------------------
-def _guard(kind: str, text: str, params: dict[str, list[str]]) -> SparqlText:
-    """The query-safety policy (``graph.guard.admit``): size, shape, SERVICE, LOAD and
-    dataset IRIs, decided on the same base IRI the engine is given."""
+def _guard(kind: str, text: str, params: dict[str, list[str]]) -> Admitted:
+    """The query-safety policy (``graph.guard.admit_request``): size, shape, SERVICE, LOAD
+    and dataset IRIs, decided on the same base IRI the engine is given; the answer holds
+    the text the engine must run (SILENT calls the policy skipped pointed away)."""
     from .app import service
 
     svc = service()
@@ -214,8 +217,24 @@ def _guard(kind: str, text: str, params: dict[str, list[str]]) -> SparqlText:
             for value in params[name]:
                 _check_iri(name, value)
             dataset[name] = params[name]
-    return guard.admit(text, kind, svc.settings, svc.store,  # type: ignore[arg-type]
-                       base_iri=endpoint_url(), dataset_params=dataset)
+    return guard.admit_request(text, kind, svc.settings, svc.store,  # type: ignore[arg-type]
+                               base_iri=endpoint_url(), dataset_params=dataset)
+
+
+def skipped_headers(admitted: Admitted) -> dict[str, str]:
+    """Response headers naming the SILENT calls the policy skipped, so a client can tell
+    a skipped call's empty answer from a real one. Each IRI is written as ``<IRI>``, its
+    non-ASCII characters percent-encoded (a header holds ASCII only)."""
+    headers = {}
+    for name, iris in (("X-BorderKG-Service-Skipped", admitted.skipped_services),
+                       ("X-BorderKG-Load-Skipped", admitted.skipped_loads)):
+        if iris:
+            headers[name] = ", ".join(f"<{quote(iri, safe=_IRI_ASCII)}>" for iri in iris)
+    return headers
+
+
+#: ASCII characters an IRI may hold, kept as they are in a header
+_IRI_ASCII = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '<>"{}|^`\\')
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -244,7 +263,8 @@ def run_query(op: Operation) -> Response:
     svc = service()
     began = time.monotonic()  # the policy's own work counts inside the time limit
     _refuse_foreign(op, UPDATE_DATASET, "query")
-    info = _guard("query", op.text, op.params)
+    admitted = _guard("query", op.text, op.params)
+    info = admitted.info
     result_fmt, result_type = _negotiated(RESULT_FORMATS, info.form in ("select", "ask"), op)
     graph_fmt, graph_type = _negotiated(GRAPH_FORMATS, info.form in ("construct", "describe"),
                                      op)
@@ -256,12 +276,12 @@ def run_query(op: Operation) -> Response:
         return _not_modified(etag)
     defaults, named = op.graphs("default-graph-uri"), op.graphs("named-graph-uri")
     protocol_dataset = "default-graph-uri" in op.params or "named-graph-uri" in op.params
-    query = QueryRequest(op.text, result_fmt, graph_fmt, union_default=union,
+    query = QueryRequest(admitted.text, result_fmt, graph_fmt, union_default=union,
                          default_graphs=defaults if protocol_dataset else None,
                          named_graphs=named if protocol_dataset else None,
                          base_iri=endpoint_url(), max_rows=svc.settings.max_rows,
                          timeout=_remaining(svc.settings.query_timeout, began),
-                         client=request.remote_addr, network=bool(info.services))
+                         client=client_address(), network=admitted.network)
     try:
         executed = svc.executor.run(query)
     except QueryTimeout:
@@ -269,7 +289,9 @@ def run_query(op: Operation) -> Response:
         raise
     media = result_type if executed.format is result_fmt else \
         graph_type if executed.format is graph_fmt else executed.format.media_type
-    return _answer(executed, media, etag, svc.settings.max_rows)
+    response = _answer(executed, media, etag, svc.settings.max_rows)
+    response.headers.update(skipped_headers(admitted))
+    return response
 
 
 def _remaining(limit: float, began: float) -> float:
@@ -325,19 +347,21 @@ def run_update(op: Operation) -> Response:
     _refuse_foreign(op, QUERY_DATASET, "update")
     info = analyse(op.text, "update")  # the clash with using-* is a 400 before any 403
     defaults, named = op.graphs("using-graph-uri"), op.graphs("using-named-graph-uri")
-    text = op.text
+    clash = info.dataset_keywords() & {"USING", "USING NAMED", "WITH"}
+    if (defaults or named) and clash:
+        raise BadRequest("using-graph-uri/using-named-graph-uri may not be combined "
+                         f"with {', '.join(sorted(clash))} in the update text "
+                         "(SPARQL 1.1 Protocol section 2.2.3)", conflict=sorted(clash))
+    admitted = _guard("update", op.text, op.params)
+    text = admitted.text
     if defaults or named:
-        clash = info.dataset_keywords() & {"USING", "USING NAMED", "WITH"}
-        if clash:
-            raise BadRequest("using-graph-uri/using-named-graph-uri may not be combined "
-                             f"with {', '.join(sorted(clash))} in the update text "
-                             "(SPARQL 1.1 Protocol section 2.2.3)", conflict=sorted(clash))
         text = add_using(text, defaults, named)
     elif svc.settings.default_graph_union and not info.dataset_keywords():
         text = union_dataset(text, svc.store.named_graphs())
-    allowed = _guard("update", op.text, op.params)
-    svc.update(text, base_iri=endpoint_url(), network=bool(allowed.services))
-    return empty(204)
+    svc.update(text, base_iri=endpoint_url(), network=admitted.network)
+    response = empty(204)
+    response.headers.update(skipped_headers(admitted))
+    return response
 
 
 def union_dataset(text: str, graphs: list[str]) -> str:

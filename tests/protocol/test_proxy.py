@@ -137,9 +137,10 @@ def proxied(request: pytest.FixtureRequest,
     prefix = str(request.param)
     port = free_port()
     public = f"http://127.0.0.1:{port}{prefix}"
-    # the unit's settings: client_queries bounds every proxied client together
+    # the unit's settings: the proxy is trusted to name each client
     server = serve(tmp_path_factory.mktemp("proxied"), "--public-base", public,
-                   "--query-workers", "2", "--client-queries", "2", "--query-timeout", "3",
+                   "--query-workers", "2", "--trusted-proxies", "127.0.0.1",
+                   "--query-timeout", "3",
                    env={"BORDERKG_UPDATE_TOKEN": TOKEN})
     home = tmp_path_factory.mktemp("nginx")
     upstream, section = proxy_section(prefix, server.port)
@@ -250,9 +251,10 @@ def test_query_page_assets_load_through_the_proxy(proxied: Proxied) -> None:
 
 
 def test_each_client_has_one_query_at_a_time_through_the_proxy(proxied: Proxied) -> None:
-    """BorderKG sees the proxy's address for every client, so the proxy bounds queries
-    per client: a second query of one client is refused at once, another client's
-    query is evaluated (here until the 3 s limit, 503)."""
+    """The proxy is trusted to name each client (X-Forwarded-For), so BorderKG bounds
+    queries per client behind it as it does for direct clients: a second query of one
+    client is refused (429), another client's query is evaluated (here until the 3 s
+    limit, 503)."""
     slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     answers: dict[str, requests.Response] = {}
 
