@@ -45,6 +45,7 @@ from .common import (
     SDMX_DIMENSION,
     SKOS,
     Component,
+    Importer,
     ImportReport,
     NodeCache,
     already_imported,
@@ -52,6 +53,7 @@ from .common import (
     file_sha256,
     integer,
     open_table,
+    previous_import,
     provenance_quads,
     row_error,
     row_hash,
@@ -59,10 +61,14 @@ from .common import (
     table_rows,
     term,
     timed,
+    unchanged_report,
     write_import,
 )
+from .progress import ImportProgress, Observer
 
 GRAPH = ids.graph("cbp-encounters")
+#: raise the version whenever the quads made from the same file change
+IMPORTER = Importer("cbp-encounters", 2)
 MONTHS = {name: number for number, name in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
 #: CBP citizenship names of countries the seed graph describes (ISO 3166 alpha-3)
@@ -243,8 +249,8 @@ class Reader:
     """The rows of one file, checked and turned into quads as they are read (streamed:
     a file far larger than the table CBP publishes needs no list of its quads)."""
 
-    def __init__(self, path: Path, progress: bool | None = None) -> None:
-        self.path, self.progress = path, progress
+    def __init__(self, path: Path) -> None:
+        self.path = path
         with open_table(path) as handle:
             header = next(table_rows(csv.reader(handle), path), None)
         if header is None:
@@ -255,13 +261,9 @@ class Reader:
         self.count = 0
         self.quads_written = 0
 
-    def quads(self) -> Iterator[Quad]:
-        from tqdm import tqdm
-
-        bar = tqdm(unit=" rows", desc=self.path.name, disable=not _tty(self.progress),
-                   unit_scale=True)
+    def quads(self, progress: ImportProgress | None = None) -> Iterator[Quad]:
         width = len(self.columns)
-        with open_table(self.path) as handle, bar:
+        with open_table(self.path, progress.read if progress else None) as handle:
             reader = csv.reader(handle)
             rows = table_rows(reader, self.path)
             next(rows)
@@ -276,41 +278,54 @@ class Reader:
                 self.quads_written += len(quads)
                 yield from quads
                 self.count += 1
-                if not self.count & 0x3FF:
-                    bar.update(0x400)
+                if progress is not None and not self.count & 0x3FF:
+                    progress.rows(self.count)
+        if progress is not None:
+            progress.rows(self.count)
 
 
-def _tty(progress: bool | None) -> bool:
-    import sys
-
-    return sys.stderr.isatty() if progress is None else progress
-
-
-def import_cbp(store: Store, path: Path, progress: bool | None = None) -> ImportReport:
+def import_cbp(store: Store, path: Path, progress: bool | None = None,
+               observe: Observer | None = None) -> ImportReport:
     """Import a CBP Nationwide Encounters CSV (either variant) into ``graph/cbp-encounters``.
 
-    The rows are streamed into one transaction; the structure, minted codes, periods and
-    provenance (which needs the row count) follow them in the same transaction."""
+    A file whose bytes this importer version imported before, into a graph that still
+    holds its dataset, is answered from the provenance record without reading its rows.
+    Otherwise the rows are streamed into one transaction; the structure, minted codes,
+    periods and provenance (which needs the row count) follow them in the same
+    transaction. ``progress`` shows the bars (None: on a terminal); ``observe`` gets
+    their events (:mod:`graph.imports.progress`)."""
     path = Path(path)
 
     def run() -> ImportReport:
-        reader = Reader(path, progress)
+        reader = Reader(path)
         variant, graph = reader.variant, NamedNode(GRAPH)
+        details = {"variant": variant.name, "provenance_graph": PROVENANCE_GRAPH}
         sha = file_sha256(path)
-        existed = already_imported(store, sha)
+        previous = previous_import(store, IMPORTER, sha, variant.dataset, GRAPH)
+        if previous is not None:
+            return unchanged_report(path, sha, variant.dataset, GRAPH, IMPORTER, previous,
+                                    **details)
+        existed = already_imported(store, IMPORTER, sha)
         tail: list[Quad] = []
 
         def after_rows() -> Iterator[Quad]:
             tail.extend(structure_quads(variant.dataset, variant.title, components(variant),
                                         graph))
             tail.extend(reader.rows.extra_quads())
-            tail.extend(provenance_quads(path, sha, reader.count, variant.dataset, existed))
+            tail.extend(provenance_quads(IMPORTER, path, sha, reader.count, variant.dataset,
+                                         existed))
             yield from tail
 
-        write_import(store, itertools.chain(reader.quads(), after_rows()))
+        bars = ImportProgress(path, progress, observe)
+        try:
+            quads = bars.counted(itertools.chain(reader.quads(bars), after_rows()))
+            with bars.ticking():
+                write_import(store, quads)
+            bars.written()
+        finally:
+            bars.close()
         return ImportReport(str(path), sha, variant.dataset, GRAPH, reader.count,
-                            reader.count, reader.quads_written + len(tail), existed,
-                            details={"variant": variant.name,
-                                     "provenance_graph": PROVENANCE_GRAPH})
+                            reader.count, reader.quads_written + len(tail), False,
+                            details=details)
 
     return timed(run)

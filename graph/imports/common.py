@@ -9,7 +9,12 @@ every importer:
   The quads then go to the store in one transaction (``Store.extend``).
 * **Idempotent.** Observation IRIs are hashes of the row's dimension values and every
   other IRI is derived from names or the file's SHA-256, so importing the same file
-  again adds nothing. The import time is recorded once per checksum.
+  again adds nothing. The import time is recorded once per checksum and importer version.
+* **Unchanged is quick.** The provenance record names the file's SHA-256 and the
+  importer's version (:class:`Importer`); a file whose bytes were imported by this
+  version, into a graph that still holds its dataset, is answered "unchanged" from the
+  record in milliseconds (:func:`previous_import`), without reading a row. A new
+  importer version imports the file again, since its output may differ.
 * **Fast.** Quads are built directly as pyoxigraph terms (not rdflib), with the
   dimension values' nodes cached.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import io
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +37,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from .. import ids
 from ..errors import BadRequest, NotFound
-from ..store import Store
+from ..store import OxigraphStore, Store
 
 QB = "http://purl.org/linked-data/cube#"
 SDMX_DIMENSION = "http://purl.org/linked-data/sdmx/2009/dimension#"
@@ -43,6 +49,7 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 DCTERMS = "http://purl.org/dc/terms/"
 VOID = "http://rdfs.org/ns/void#"
 DCAT = "http://www.w3.org/ns/dcat#"
+SCHEMA = "http://schema.org/"
 BKG = ids.DEF
 CONCEPT = ids.ID + "concept/"
 
@@ -105,7 +112,8 @@ class Component:
 
 @dataclass
 class ImportReport:
-    """What an import did."""
+    """What an import did. ``already_imported``: the store held this very import, so
+    nothing was written (``observations`` and ``quads`` are then 0)."""
 
     source: str
     sha256: str
@@ -121,6 +129,14 @@ class ImportReport:
     @property
     def rows_per_second(self) -> float:
         return self.rows / max(self.seconds, 1e-9)
+
+
+def unchanged_report(path: Path, sha256: str, dataset: str, graph: str, importer: Importer,
+                     previous: PreviousImport, **details: Any) -> ImportReport:
+    """The report of an import that found its file already imported: nothing written."""
+    return ImportReport(str(path), sha256, dataset, graph, previous.rows, 0, 0, True,
+                        details={**details, "importer": f"{importer.name} {importer.version}",
+                                 "imported_at": previous.ended})
 
 
 def structure_quads(dataset: str, title: str, components: Iterable[Component],
@@ -142,24 +158,73 @@ def structure_quads(dataset: str, title: str, components: Iterable[Component],
             yield Quad(spec, term(QB + "order"), integer(component.order), graph)
 
 
-def already_imported(store: Store, sha256: str) -> bool:
-    """Whether a file with this checksum was imported before (its import time is kept)."""
-    activity = ids.thing("import", sha256[:32])
-    return any(True for _ in store.quads(activity, PROV + "endedAtTime", None,
-                                         PROVENANCE_GRAPH))
+@dataclass(frozen=True)
+class Importer:
+    """An importer as its provenance names it: a name and a version, raised whenever a
+    change makes its output for the same file differ (new quads, other IRIs)."""
+
+    name: str
+    version: int
+
+    @property
+    def agent(self) -> str:
+        """IRI of this version of the importer, a ``prov:SoftwareAgent``."""
+        return ids.thing("software", f"borderkg-importer-{self.name}-{self.version}")
+
+    def activity(self, sha256: str) -> str:
+        """IRI of the import of the file with digest ``sha256`` by this version."""
+        return ids.thing("import", f"{sha256[:32]}-{self.name}-{self.version}")
 
 
-def provenance_quads(path: Path, sha256: str, rows: int, dataset: str, existed: bool,
-                     now: datetime | None = None) -> list[Quad]:
-    """The provenance record of importing ``path``.
+@dataclass(frozen=True)
+class PreviousImport:
+    """What the provenance graph records of an earlier import of the same bytes."""
 
-    The import time is written only the first time a checksum is imported, so a
-    re-import leaves the provenance graph exactly as it was."""
+    rows: int
+    ended: str
+
+
+def already_imported(store: Store, importer: Importer, sha256: str) -> bool:
+    """Whether this version imported a file with this checksum before (its import time
+    is kept)."""
+    return _first(store, importer.activity(sha256), PROV + "endedAtTime") is not None
+
+
+def previous_import(store: Store, importer: Importer, sha256: str, dataset: str,
+                    graph: str) -> PreviousImport | None:
+    """The earlier import of these bytes by this importer version, if its data is still
+    there (``graph`` holds the dataset's structure, which a dropped graph has lost);
+    None when the file must be imported. Three look-ups by IRI: milliseconds."""
+    ended = _first(store, importer.activity(sha256), PROV + "endedAtTime")
+    if ended is None or _first(store, dataset, QB + "structure", graph) is None:
+        return None
+    rows = _first(store, ids.thing("source-file", sha256), VOID + "entities")
+    return PreviousImport(int(rows.value) if rows is not None else 0, ended.value)
+
+
+def _first(store: Store, subject: str, predicate: str,
+           graph: str = PROVENANCE_GRAPH) -> Any:
+    """The object of the first ``subject predicate ?o`` in ``graph``, or None."""
+    return next((q.object for q in store.quads(subject, predicate, None, graph)), None)
+
+
+def provenance_quads(importer: Importer, path: Path, sha256: str, rows: int, dataset: str,
+                     existed: bool, now: datetime | None = None) -> list[Quad]:
+    """The provenance record of importing ``path`` with ``importer``.
+
+    The import time is written only the first time this version imports a checksum, so
+    a re-import leaves the provenance graph exactly as it was."""
     graph = term(PROVENANCE_GRAPH)
     source = term(ids.thing("source-file", sha256))
-    activity = term(ids.thing("import", sha256[:32]))
+    activity = term(importer.activity(sha256))
+    agent = term(importer.agent)
     when = (now or datetime.now(UTC)).replace(microsecond=0)
     quads = [
+        Quad(agent, RDF_TYPE, term(PROV + "SoftwareAgent"), graph),
+        Quad(agent, RDFS_LABEL, english(f"BorderKG importer {importer.name}, version "
+                                        f"{importer.version}"), graph),
+        Quad(agent, term(SCHEMA + "softwareVersion"), Literal(str(importer.version)), graph),
+        Quad(activity, term(PROV + "wasAssociatedWith"), agent, graph),
         Quad(source, RDF_TYPE, term(PROV + "Entity"), graph),
         Quad(source, RDFS_LABEL, Literal(path.name), graph),
         Quad(source, term(DCTERMS + "title"), Literal(path.name), graph),
@@ -180,15 +245,52 @@ def provenance_quads(path: Path, sha256: str, rows: int, dataset: str, existed: 
     return quads
 
 
-def open_table(path: Path) -> IO[str]:
-    """A text stream of a CSV file, gunzipped when compressed (by magic bytes)."""
+def open_table(path: Path, on_read: Callable[[int], None] | None = None) -> IO[str]:
+    """A text stream of a CSV file, gunzipped when compressed (by magic bytes);
+    ``on_read`` is told how many bytes of the file each read took (for progress)."""
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
-    with open(path, "rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - caller closes
+    file = open(path, "rb")  # noqa: SIM115 - closed with the text stream
+    raw = file if on_read is None else io.BufferedReader(CountedFile(file, on_read))
+    gzipped = raw.peek(2)[:2] == b"\x1f\x8b"
+    binary: Any = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
+    return TableText(binary, raw)
+
+
+class TableText(io.TextIOWrapper):
+    """The table's text, which closes the file under it too (a ``GzipFile`` made from a
+    file object leaves that open)."""
+
+    def __init__(self, binary: IO[bytes], raw: IO[bytes]) -> None:
+        super().__init__(binary, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
+        self.raw_file = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.raw_file.close()
+
+
+class CountedFile(io.RawIOBase):
+    """A binary file that tells ``on_read`` the size of every read."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
+        super().__init__()
+        self.raw, self.on_read = raw, on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self.on_read(n)
+        return n or 0
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 def table_rows(reader: Any, path: Path) -> Iterator[list[str]]:
@@ -220,8 +322,13 @@ def table_errors(path: Path, line: Callable[[], int]) -> Iterator[None]:
 def write_import(store: Store, quads: Iterable[Quad]) -> None:
     """All the quads of one import in one transaction. ``quads`` may be a generator that
     checks rows as it goes: an error raised from it aborts the transaction, so a
-    malformed row at the end of a large file still leaves nothing written."""
+    malformed row at the end of a large file still leaves nothing written.
+
+    On disk the store is flushed after the commit: closing it would flush anyway, and
+    here that time is inside the import's progress rather than silent after it."""
     store.extend(quads)
+    if isinstance(store, OxigraphStore) and store.path is not None:
+        store.engine.flush()
 
 
 def timed(func: Callable[[], ImportReport]) -> ImportReport:

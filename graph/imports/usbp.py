@@ -28,12 +28,14 @@ from .common import (
     SDMX_DIMENSION,
     SKOS,
     Component,
+    Importer,
     ImportReport,
     NodeCache,
     already_imported,
     file_sha256,
     integer,
     open_table,
+    previous_import,
     provenance_quads,
     row_error,
     row_hash,
@@ -41,12 +43,16 @@ from .common import (
     table_rows,
     term,
     timed,
+    unchanged_report,
     write_import,
 )
+from .progress import ImportProgress, Observer
 
 GRAPH = ids.graph("usbp-monthly")
 DATASET = ids.thing("dataset", "usbp-monthly-encounters-by-sector")
 TITLE = "U.S. Border Patrol monthly encounters by sector"
+#: raise the version whenever the quads made from the same file change
+IMPORTER = Importer("usbp-monthly", 2)
 TOTALS = {"coastal_border", "northern_border", "southwest_border", "monthly_total"}
 PERIOD_COLUMNS = {"month", "fy", "cy"}
 COMPONENTS = [Component("dimension", BKG + "fiscalYear", 1),
@@ -79,7 +85,8 @@ def _sector_quads(sectors: list[str], graph: NamedNode) -> list[Quad]:
     return quads
 
 
-def read_table(path: Path) -> tuple[list[Quad], set[str], list[str], int]:
+def read_table(path: Path, progress: ImportProgress | None = None
+               ) -> tuple[list[Quad], set[str], list[str], int]:
     """Observation quads, periods used, sector columns and row count; all rows checked."""
     graph, nodes = NamedNode(GRAPH), NodeCache()
     p = {name: NamedNode(BKG + name) for name in
@@ -89,7 +96,7 @@ def read_table(path: Path) -> tuple[list[Quad], set[str], list[str], int]:
     dataset, usbp = NamedNode(DATASET), NamedNode(ids.thing("org", "usbp"))
     quads: list[Quad] = []
     periods: set[str] = set()
-    with open_table(path) as handle:
+    with open_table(path, progress.read if progress else None) as handle:
         reader = csv.reader(handle, delimiter="|")
         lines = table_rows(reader, path)
         header = [h.strip() for h in next(lines, [])]
@@ -123,28 +130,43 @@ def read_table(path: Path) -> tuple[list[Quad], set[str], list[str], int]:
                           Quad(obs, p["component"], usbp, graph),
                           Quad(obs, p["encounterCount"], integer(count), graph)]
             rows += 1
+    if progress is not None:
+        progress.rows(rows)
     return quads, periods, sectors, rows
 
 
-def import_usbp_monthly(store: Store, path: Path, progress: bool | None = None) -> ImportReport:
-    """Import the USBP monthly-by-sector table into ``graph/usbp-monthly``."""
+def import_usbp_monthly(store: Store, path: Path, progress: bool | None = None,
+                        observe: Observer | None = None) -> ImportReport:
+    """Import the USBP monthly-by-sector table into ``graph/usbp-monthly``; a file this
+    importer version imported before is answered from the provenance record, and
+    ``progress``/``observe`` are as for :func:`graph.imports.cbp.import_cbp`."""
     from ..intervals import interval_triples
 
     path = Path(path)
 
     def run() -> ImportReport:
-        quads, periods, sectors, rows = read_table(path)
-        graph = NamedNode(GRAPH)
-        observations = len(quads) // 8
-        quads += structure_quads(DATASET, TITLE, COMPONENTS, graph)
-        quads += _sector_quads(sectors, graph)
-        for period in sorted(periods):
-            quads += rdflib_quads(interval_triples(period), graph)
+        open_table(path).close()  # a missing file is refused before its digest is taken
         sha = file_sha256(path)
-        existed = already_imported(store, sha)
-        quads += provenance_quads(path, sha, rows, DATASET, existed)
-        write_import(store, quads)
+        previous = previous_import(store, IMPORTER, sha, DATASET, GRAPH)
+        if previous is not None:
+            return unchanged_report(path, sha, DATASET, GRAPH, IMPORTER, previous)
+        bars = ImportProgress(path, progress, observe)
+        try:
+            quads, periods, sectors, rows = read_table(path, bars)
+            graph = NamedNode(GRAPH)
+            observations = len(quads) // 8
+            quads += structure_quads(DATASET, TITLE, COMPONENTS, graph)
+            quads += _sector_quads(sectors, graph)
+            for period in sorted(periods):
+                quads += rdflib_quads(interval_triples(period), graph)
+            existed = already_imported(store, IMPORTER, sha)
+            quads += provenance_quads(IMPORTER, path, sha, rows, DATASET, existed)
+            with bars.ticking():
+                write_import(store, bars.counted(quads))
+            bars.written()
+        finally:
+            bars.close()
         return ImportReport(str(path), sha, DATASET, GRAPH, rows, observations, len(quads),
-                            existed, details={"sectors": len(sectors)})
+                            False, details={"sectors": len(sectors)})
 
     return timed(run)
