@@ -286,6 +286,11 @@ class Resumed:
             close()
 
 
+def started(chunks: Iterator[bytes]) -> Resumed:
+    """The chunks, the first one already taken (so its failure is raised here)."""
+    return Resumed((next(chunks, b""),), chunks)
+
+
 def whole_or_resumed(chunks: Iterator[bytes]) -> bytes | Resumed:
     """The body as bytes when it is one chunk, else a closable stream of its chunks.
 

@@ -24,11 +24,11 @@ tag under the weak comparison ``If-None-Match`` uses. The 304 to such a revalida
 echoes the weak form the client holds.
 
 ``Accept-Encoding`` is read with its q-values (RFC 9110 section 12.5.3): gzip when
-``gzip`` (or ``x-gzip``, or ``*``) has a non-zero quality at least that of
-``identity``; no header means identity, as clients that send none (Python's urllib
-sends ``identity``) often cannot decode anything else. When even identity is refused
-(``identity;q=0`` without gzip) the identity answer is sent all the same, which RFC 9110
-allows instead of a 406.
+``gzip`` (or ``x-gzip``, or ``*``) has a non-zero quality, at least that of
+``identity`` if the header names it; no header means identity, as clients that send
+none often cannot decode anything else (Python's urllib sends ``identity``). When even
+identity is refused (``identity;q=0`` without gzip) the identity answer is sent all the
+same, which RFC 9110 allows instead of a 406.
 """
 from __future__ import annotations
 
@@ -90,21 +90,25 @@ def parse_accept_encoding(header: str) -> dict[str, float]:
 
 
 def preferred_coding(header: str | None) -> str:
-    """``"gzip"`` when the request accepts gzip at least as well as identity, else
-    ``"identity"``.
+    """``"gzip"`` when the request accepts gzip, and at least as well as an identity it
+    names, else ``"identity"``.
+
+    Identity that is not named is acceptable but not preferred: ``br, gzip;q=0.8``
+    asks for compression, even though it rates gzip below 1.
 
     >>> preferred_coding("gzip, deflate, br"), preferred_coding("identity")
     ('gzip', 'identity')
     >>> preferred_coding("gzip;q=0, *"), preferred_coding("*;q=0.3, identity;q=0.2")
     ('identity', 'gzip')
+    >>> preferred_coding("gzip;q=0.5, identity"), preferred_coding("br, gzip;q=0.8")
+    ('identity', 'gzip')
     """
     if not header:
         return IDENTITY
     codings = parse_accept_encoding(header)
-    star = codings.get("*")
     named = [q for name, q in codings.items() if CODINGS.get(name) == GZIP]
-    gzip_q = max(named) if named else (star or 0.0)
-    identity_q = codings.get(IDENTITY, 0.0 if star == 0.0 else 1.0)
+    gzip_q = max(named) if named else codings.get("*", 0.0)
+    identity_q = codings.get(IDENTITY, 0.0)
     return GZIP if gzip_q > 0 and gzip_q >= identity_q else IDENTITY
 
 

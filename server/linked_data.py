@@ -35,7 +35,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 
 from graph import charts, formats, resources
 from graph.errors import NotAcceptable, NotFound
-from graph.results import graph_chunks, pushed, whole_or_resumed
+from graph.results import graph_chunks, pushed, started
 
 from . import negotiation
 from .app import service
@@ -300,7 +300,8 @@ def dump() -> Response:
     which Jena, Comunica and rdflib read as they are; anything else gets the
     ``application/gzip`` file (an Accept that names neither is not refused: the file is
     this resource's own form). The store writes its quads on a thread of its own
-    (``graph.results.pushed``), as fast as the client reads them.
+    (``graph.results.pushed``), as fast as the client reads them. Always streamed (no
+    Content-Length), so that a HEAD, which starts no dump, has the headers of the GET.
     """
     store = service().store
     media = negotiation.choose(DUMP_TYPES, request.headers.get("Accept")) or GZIP_FILE
@@ -317,4 +318,4 @@ def dump() -> Response:
         return Response(iter(()), mimetype=media, headers=headers)
     write = _dump_gzip if media == GZIP_FILE else _dump_nquads
     chunks = pushed(lambda output: write(store, output), "borderkg-dump")
-    return Response(whole_or_resumed(chunks), mimetype=media, headers=headers)
+    return Response(started(chunks), mimetype=media, headers=headers)
