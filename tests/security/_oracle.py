@@ -36,7 +36,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,43 +70,87 @@ _HEADER = struct.Struct(">I")
 class Listener:
     """A loopback HTTP listener that counts every connection it accepts.
 
-    Every answer is a 500, so an engine that does connect gets an error back at once
-    instead of waiting for a timeout.
+    A connection counts as a *hit* unless its request names one of the ``allowed`` hosts
+    in its ``Host`` header (empty by default: every connection is a hit); those are
+    counted apart, as ``allowed_hits``, for a policy configured to allow a host. Every
+    answer is a 500, so an engine that connects gets an error back at once.
     """
 
     def __init__(self) -> None:
-        self._socket = socket.create_server(("127.0.0.1", 0), backlog=64)
-        self.port: int = self._socket.getsockname()[1]
+        self._sockets = [socket.create_server(("127.0.0.1", 0), backlog=64)]
+        self.port: int = self._sockets[0].getsockname()[1]
         self.origin = f"http://127.0.0.1:{self.port}"
-        self.hits = 0
+        self.hits = self.allowed_hits = 0
+        self.allowed: set[str] = set()
         self.request_lines: list[bytes] = []
         self.hooks: list[Callable[[], None]] = []
-        self._thread = threading.Thread(target=self._serve, name="fuzz-listener", daemon=True)
-        self._thread.start()
+        self._lock = threading.Lock()
+        try:  # localhost may resolve to ::1 first: listen there on the same port too
+            self._sockets.append(socket.create_server(("::1", self.port), backlog=64,
+                                                      family=socket.AF_INET6))
+        except OSError:
+            pass  # no IPv6 loopback: a client falls back to 127.0.0.1
+        for listening in self._sockets:
+            threading.Thread(target=self._serve, args=(listening,), name="fuzz-listener",
+                             daemon=True).start()
 
-    def _serve(self) -> None:
+    def _serve(self, listening: socket.socket) -> None:
         while True:
             try:
-                connection, _ = self._socket.accept()
+                connection, _ = listening.accept()
             except OSError:
                 return  # closed
+            with connection, self._lock:
+                self._answer(connection)
+
+    def _answer(self, connection: socket.socket) -> None:
+        """Read the request head, count it, answer 500 (the engine waits meanwhile, so
+        the case that connected is still in flight when the hooks run)."""
+        head = _read_request(connection)
+        self.request_lines.append(head.split(b"\r\n", 1)[0])
+        if _host(head) in self.allowed:
+            self.allowed_hits += 1
+        else:
             self.hits += 1
             for hook in self.hooks:
                 hook()
-            self._answer(connection)
-
-    def _answer(self, connection: socket.socket) -> None:
-        with connection:
-            connection.settimeout(2)
-            try:
-                self.request_lines.append(connection.recv(4096).split(b"\r\n", 1)[0])
-                connection.sendall(b"HTTP/1.1 500 Refused\r\nContent-Length: 0\r\n"
-                                   b"Connection: close\r\n\r\n")
-            except OSError:
-                pass  # the client gave up; the connection is counted all the same
+        try:
+            connection.sendall(b"HTTP/1.1 500 Refused\r\nContent-Length: 0\r\n"
+                               b"Connection: close\r\n\r\n")
+        except OSError:
+            pass  # the client gave up
 
     def close(self) -> None:
-        self._socket.close()
+        for listening in self._sockets:
+            listening.close()
+
+
+def _read_request(connection: socket.socket) -> bytes:
+    """The request's head, after reading its whole body: answering before the body is in
+    would reset the connection, and a client may then send the request again."""
+    connection.settimeout(2)
+    data = b""
+    try:
+        while b"\r\n\r\n" not in data and len(data) < 1 << 20:
+            chunk = connection.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"^content-length:[ \t]*(\d+)", head, re.IGNORECASE | re.MULTILINE)
+        missing = min(int(length.group(1)), 1 << 20) - len(body) if length else 0
+        while missing > 0 and (chunk := connection.recv(min(missing, 65536))):
+            missing -= len(chunk)
+        return head
+    except OSError:
+        return data  # the client stopped sending: counted all the same
+
+
+def _host(head: bytes) -> str:
+    """The host a request's ``Host`` header names, lower-cased, without port or final dot."""
+    match = re.search(rb"^host:[ \t]*([^\r\n]*)", head, re.IGNORECASE | re.MULTILINE)
+    value = match.group(1).decode("latin-1").strip().lower() if match else ""
+    return value.rsplit(":", 1)[0].rstrip(".") if not value.startswith("[") else value
 
 
 class Canary:
@@ -199,6 +243,12 @@ class Case:
     #: a dangerous clause the generator wrote in a real position ("" when none): if the
     #: engine parses the text, the policy must not have admitted it
     planted: str = ""
+    #: the text the engine runs, when the policy rewrote ``text`` ("" when it did not)
+    rewritten: str = ""
+
+    @property
+    def run(self) -> str:
+        return self.rewritten or self.text
 
 
 @dataclass(frozen=True)
@@ -308,7 +358,7 @@ class EnginePool:
     def submit(self, case: Case, done: Done, wanted: Callable[[], bool] = lambda: True) -> None:
         """Queue ``case`` for the engine; ``done`` gets its outcome (from a pool thread),
         or an outcome ``skipped`` when ``wanted()`` says no by the time a worker is free."""
-        self._queue.put(({"op": case.kind, "text": case.text}, case, done, wanted))
+        self._queue.put(({"op": case.kind, "text": case.run}, case, done, wanted))
 
     def control(self, op: str, text: str = "") -> Outcome:
         """Run one control request (``query``/``update`` unguarded, ``open`` a path,
@@ -363,9 +413,14 @@ class Failure:
     case: Case
 
     def __str__(self) -> str:
-        text = self.case.text
-        shown = text if len(text) <= 400 else text[:300] + f"... ({len(text):,} chars)"
-        return f"{self.what} [{self.case.family} {self.case.kind}]: {shown!r}"
+        shown = f"{self.what} [{self.case.family} {self.case.kind}]: {_short(self.case.text)}"
+        if self.case.rewritten:
+            shown += f"\n      run as: {_short(self.case.rewritten)}"
+        return shown
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 400 else text[:300] + f"... ({len(text):,} chars)")
 
 
 @dataclass
@@ -377,6 +432,10 @@ class Judge:
     #: the policy under test; the judge's own tests swap in one that admits everything
     policy: Callable[..., object] = admit
     cases: int = 0
+    #: listener hits, calls to an allowed host and canary opens during the family
+    hits: int = 0
+    allowed_calls: int = 0
+    opens: int = 0
     admitted: int = 0
     refused: int = 0
     skipped: int = 0
@@ -386,6 +445,7 @@ class Judge:
 
     def __post_init__(self) -> None:
         self._hits = self.world.listener.hits
+        self._allowed_hits = self.world.listener.allowed_hits
         self._opens = self.world.canary.opens
         self.world.pool.suspects.clear()
 
@@ -393,8 +453,8 @@ class Judge:
         self.cases += 1
         case = Case(self.family, kind, text, planted)
         try:
-            self.policy(text, kind, self.world.settings, self.world.store,
-                        base_iri=self.world.base)
+            decision = self.policy(text, kind, self.world.settings, self.world.store,
+                                   base_iri=self.world.base)
         except BorderKGError:
             self.refused += 1
             return
@@ -403,7 +463,10 @@ class Judge:
             self._fail(f"the policy raised {type(exc).__name__}: {exc}", case)
             return
         self.admitted += 1
-        if names_other_host(text, self.world.listener.origin):
+        rewritten = getattr(decision, "text", None)  # a policy may hand back what to run
+        if isinstance(rewritten, str) and rewritten != text:
+            case = replace(case, rewritten=rewritten)
+        if names_other_host(case.run, self.world.listener.origin):
             self.skipped += 1  # never sent: the fuzzer only talks to its own listener
         else:
             self.world.pool.submit(case, self._done, self._worth_running)
@@ -435,6 +498,7 @@ class Judge:
         self.world.pool.drain()
         self.world.canary.settle()
         self.hits = self.world.listener.hits - self._hits
+        self.allowed_calls = self.world.listener.allowed_hits - self._allowed_hits
         self.opens = self.world.canary.opens - self._opens
         if self.hits or self.opens:
             self._confirm([c for c in self.world.pool.suspects if c.family == self.family])
@@ -462,7 +526,8 @@ class Judge:
         line = (f"policy fuzz {self.family}: {self.cases} cases, {self.admitted} admitted, "
                 f"{self.refused} refused, {self.hits} listener hits, {self.opens} canary "
                 f"opens, {crashes} crashes")
-        extras = {"hangs": self.outcomes.get("hang", 0),
+        extras = {"calls to the allowed host": self.allowed_calls,
+                  "hangs": self.outcomes.get("hang", 0),
                   "abnormal errors": self.outcomes.get("abnormal", 0),
                   "not run (names another host)": self.skipped,
                   "not run (after too many crashes or hangs)": self.outcomes.get("skipped", 0)}
@@ -485,11 +550,14 @@ def names_other_host(text: str, origin: str) -> bool:
     The fuzzer's generators only write IRIs on the listener or ``file:`` IRIs, but a
     mutated text could resolve to another host, and an engine that then connects would
     send traffic off this machine. Every ``//`` (after the escapes the grammar allows) must
-    start ``//127.0.0.1:PORT/`` or ``///``.
+    start ``///`` or an authority on the listener's port whose host is ``127.0.0.1`` or
+    ``localhost`` (user information before it is allowed: it does not change the host).
     """
     flat = _CODEPOINT.sub(_decoded, text).replace("\\", "")
-    authority = origin.split("//", 1)[1] + "/"
-    return any(not flat.startswith((authority, "/"), match.end())
+    port = origin.rsplit(":", 1)[1]
+    loopback = re.compile(rf"//(?:[^/@\s<>]*@)?(?:127\.0\.0\.1|localhost\.?):{port}(?=[/?#>])",
+                          re.IGNORECASE)
+    return any(not (flat.startswith("/", match.end()) or loopback.match(flat, match.start()))
                for match in re.finditer("//", flat))
 
 

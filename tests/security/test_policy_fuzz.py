@@ -1,39 +1,41 @@
 """Differential fuzzing of the query-safety policy against the real engine.
 
-Generated hostile queries and updates go through ``graph.guard.admit``; whatever it
-admits is run by a bare pyoxigraph ``Store`` in a worker process (``_oracle.py``), with
-the same base IRI and no other protection. Every ``SERVICE``/``LOAD`` target the
-generators write points at a loopback listener or at canary files, so the invariants are
-observable: no connection to the listener, no open of a canary file, no crashed worker,
-and every admitted text either answered or refused by the engine with a normal error.
-A dangerous clause written where it is a real clause (``FROM <file:...>``, ``LOAD``, a
-``SERVICE`` before any string or comment) must also not be admitted when the engine
-parses the text, even if the engine would not have gone on to reach anything.
+Generated hostile queries and updates (``_sparql_gen.py``) go through
+``graph.guard.admit``; whatever it admits is run by a bare pyoxigraph ``Store`` in a
+worker process (``_oracle.py``), with the same base IRI and no other protection. Every
+``SERVICE``/``LOAD`` target the generators write points at a loopback listener or at
+canary files, so the invariants are observable: no connection to the listener, no open of
+a canary file, no crashed or hung worker, and every admitted text either answered or
+refused by the engine with a normal error. A dangerous clause written where it is a real
+clause (``FROM <file:...>``, ``LOAD``, a ``SERVICE`` before any string or comment) must
+also not be admitted when the engine parses the text, even when the engine would not go
+on to reach anything (Oxigraph never fetches a ``FROM`` graph or a ``file:`` IRI).
 
 The generators aim at the places where two readings of one text can differ: prefixed
 names with characters from every ``PN_CHARS_BASE``/``PN_CHARS_U``/``PN_CHARS`` range of
 the SPARQL 1.1 grammar, ``PN_LOCAL_ESC`` and percent escapes, ``\\uXXXX`` escapes (the
 engine decodes them only inside strings and IRIs), the four string forms, comments ended
-by ``\\n``, ``\\r`` or nothing, IRIs with quotes and braces, and bracket nesting deep
-enough to crash the engine's parser, hidden by those tricks.
+by ``\\n``, ``\\r`` or nothing, IRIs with quotes and braces, keywords run together with
+what follows, ``<`` as an IRI or an operator, and bracket nesting deep enough to crash
+the engine's parser, hidden by those tricks. Five families: ``queries``, ``updates``,
+``codepoint-escape``, ``hidden-nesting`` and ``allow-list`` (SERVICE allowed to
+``localhost`` only: the engine must call no other host).
 
-``BORDERKG_POLICY_FUZZ_CASES`` sets the total number of cases over the four families
-(default 10,000, about a minute on two cores); for example
+``BORDERKG_POLICY_FUZZ_CASES`` sets the total number of cases over the families (default
+10,000, each family its share of ``SHARES``); for example
 ``BORDERKG_POLICY_FUZZ_CASES=200000 .venv/bin/pytest -s tests/security/test_policy_fuzz.py``.
+Each family prints one line (``policy fuzz <family>: N cases, A admitted, ...``).
 """
 from __future__ import annotations
 
 import os
-import random
-import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import RdfFormat
 
@@ -44,486 +46,19 @@ from graph.store import OxigraphStore
 from tests.conftest import report_family
 
 from ._oracle import Canary, EnginePool, Judge, Listener, World, base_quads
+from ._sparql_gen import CODEPOINT_FORMS, Gen, Text, Vocabulary
 
 TOTAL_CASES = int(os.environ.get("BORDERKG_POLICY_FUZZ_CASES", "10000"))
 #: each family's share of TOTAL_CASES
-SHARES = {"queries": 0.4, "updates": 0.29, "codepoint-escape": 0.25, "hidden-nesting": 0.06}
-
-# --- characters of the SPARQL 1.1 grammar's names (section 19.8) ---------------------------
-
-PN_CHARS_BASE = ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x2FF),
-                 (0x370, 0x37D), (0x37F, 0x1FFF), (0x200C, 0x200D), (0x2070, 0x218F),
-                 (0x2C00, 0x2FEF), (0x3001, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFFD),
-                 (0x10000, 0xEFFFF))
-#: PN_CHARS beyond PN_CHARS_BASE: '_' (PN_CHARS_U), '-', digits, U+00B7, combining marks
-PN_CHARS_MORE = ((0x5F, 0x5F), (0x2D, 0x2D), (0x30, 0x39), (0xB7, 0xB7), (0x300, 0x36F),
-                 (0x203F, 0x2040))
-PN_LOCAL_ESC = "_~.-!$&'()*+,;=/?#@%"
-ALL_RANGES = PN_CHARS_BASE + PN_CHARS_MORE
+SHARES = {"queries": 0.37, "updates": 0.27, "codepoint-escape": 0.24, "hidden-nesting": 0.06,
+          "allow-list": 0.06}
+#: pytest-timeout's limit for one family: generous for the default size, scaled for long runs
+FAMILY_TIMEOUT = max(300, int(TOTAL_CASES * 0.05))
+#: the one host the allow-list family's policy allows SERVICE to call
+ALLOWED_HOST = "localhost"
 
 
-def _edges() -> tuple[str, ...]:
-    """Each range's first and last character and the characters just outside it."""
-    points = {c + d for lo, hi in ALL_RANGES for c in (lo, hi) for d in (-1, 0, 1)}
-    return tuple(chr(c) for c in sorted(points) if 0x20 < c <= 0x10FFFF
-                 and not 0xD800 <= c <= 0xDFFF)
-
-
-def _unwordly() -> tuple[str, ...]:
-    """Name characters of the grammar that regular-expression classes misjudge: not a
-    ``\\w`` word character, or a ``\\s`` space (U+1680). A lexer built on ``\\w`` ends a
-    name early at each of them."""
-    word, space = re.compile(r"\w"), re.compile(r"\s")
-    return tuple(chr(c) for lo, hi in ALL_RANGES if hi <= 0xFFFF for c in range(lo, hi + 1)
-                 if not word.match(chr(c)) or space.match(chr(c)))
-
-
-EDGES, UNWORDLY = _edges(), _unwordly()
-KEYWORD_LABELS = ("SERVICE", "service", "LOAD", "FROM", "WITH", "USING", "NAMED", "SILENT",
-                  "BASE", "PREFIX", "SELECT")
-#: string content valid in all four forms: escapes, braces, '#', the other quote...
-STRING_PIECES = ("x", " ", "{", "}", "{{", "#", "<", ">", "\\'", '\\"', "\\\\", "\\n", "\\t",
-                 "\\r", "\\b", "\\f", "\\u005C", "\\u007B", "\\u007D", "\\u0023", "\\u000A",
-                 "SERVICE", "LOAD <", "\u00c0", "\u00b7", "\u3001")
-#: ...and content that is valid only in some forms, or in none: raw quotes, line ends, and
-#: escaped quotes (the engine reads them as content, the grammar as string ends)
-RISKY_PIECES = ("'", '"', "''", '""', "\n", "\r", "\\", "\\u", "\\U0011FFFF", "\\u0027",
-                "\\u0022", "\\U00000027")
-COMMENT_ENDS = ("\n", "\n", "\r\n", "\r", "\n\r")
-CODEPOINT_FORMS = ("\\u{:04X}", "\\u{:04x}", "\\U{:08X}")
-FORMS = ("SELECT *", "SELECT ?s", "SELECT DISTINCT ?s ?o", "ASK", "CONSTRUCT { ?s ?p ?o }",
-         "DESCRIBE ?s", "select *", "SELECT REDUCED *")
-TAILS = ("", "", " LIMIT 5", " ORDER BY ?s", " OFFSET 1 LIMIT 2", " VALUES ?z { 1 }")
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """The IRIs the generators may write: the listener's, the canary's, the store's."""
-
-    origin: str        # http://127.0.0.1:PORT, the listener
-    canaries: tuple[str, ...]
-    canary_dir: str    # file:///.../canary/
-
-    @property
-    def namespace(self) -> str:
-        return self.origin + "/ns/"
-
-    @property
-    def graph(self) -> str:
-        """A named graph the store holds (FROM/USING may name it)."""
-        return self.namespace + "graph/one"
-
-    @property
-    def new_graph(self) -> str:
-        """A graph the store lacks, under the ``iri_base`` setting (WITH may name it)."""
-        return self.namespace + "own/graph/new"
-
-
-class Gen:
-    """Draws one text piece by piece; remembers the prefix labels it used and whether a
-    dangerous clause was written before any string, comment or odd name (``planted``).
-
-    Each text gets one *attack*, whose decisions (which trick, which character at a name's
-    edge, which target, where it goes) are hypothesis draws made inside ``decisions()``;
-    everything else, the filler around the attack included (which may hold more attacks),
-    comes from a ``random.Random`` seeded by one draw: a hypothesis draw costs about 0.1 ms
-    and a text has hundreds of choices.
-    """
-
-    def __init__(self, draw: Callable[[Any], Any], vocabulary: Vocabulary) -> None:
-        self.draw, self.v = draw, vocabulary
-        self.random = random.Random(draw(st.integers(0, 2**32 - 1)))
-        self.labels: set[str] = set()
-        self.base: str | None = None
-        self.dirty = False
-        self.planted = ""
-        self._deciding = False
-
-    @contextmanager
-    def decisions(self) -> Iterator[None]:
-        """Within this block, choices are hypothesis draws (except ``detail=True`` ones)."""
-        previous, self._deciding = self._deciding, True
-        try:
-            yield
-        finally:
-            self._deciding = previous
-
-    # primitives
-    def number(self, lo: int, hi: int, detail: bool = False) -> int:
-        if self._deciding and not detail:
-            return int(self.draw(st.integers(lo, hi)))
-        return self.random.randint(lo, hi)
-
-    def pick(self, options: tuple[Any, ...] | str, detail: bool = False) -> Any:
-        # an index, not st.sampled_from: that labels its options anew on every call
-        return options[self.number(0, len(options) - 1, detail)]
-
-    def chance(self, percent: int, detail: bool = False) -> bool:
-        return self.number(0, 99, detail) < percent
-
-    def char(self, ranges: tuple[tuple[int, int], ...] = ALL_RANGES, edges: int | None = None,
-             detail: bool = False) -> str:
-        """A name character: a range's edge or just outside it (``edges`` percent: 10 for a
-        decision, 2 in filler), one a regular expression misjudges, or any in the ranges."""
-        edges = (2 if detail else 10) if edges is None else edges
-        how = self.number(0, 99, detail)
-        if how < edges:
-            return str(self.pick(EDGES, detail))
-        if how < 45:
-            return str(self.pick(UNWORDLY, detail))
-        lo, hi = ranges[self.number(0, len(ranges) - 1, detail)]
-        return chr(self.number(lo, hi, detail))
-
-    def keyword(self, word: str, escapes: int = 5) -> str:
-        """``word`` in some letter case, sometimes (``escapes`` percent) with a letter
-        written as a codepoint escape."""
-        spelled = self.pick((word, word.lower(), word.capitalize(), word.swapcase(),
-                             "".join(c.lower() if i % 2 else c for i, c in enumerate(word))),
-                            detail=True)
-        if self.chance(escapes, detail=True):
-            at = self.number(0, len(word) - 1, detail=True)
-            escape = self.pick(CODEPOINT_FORMS, detail=True).format(ord(spelled[at]))
-            spelled = spelled[:at] + escape + spelled[at + 1:]
-        return str(spelled)
-
-    def ws(self) -> str:
-        return str(self.pick((" ", " ", " ", "\n", "\t", "\r\n", " #c\n", "#\r", "\r"),
-                             detail=True))
-
-    def long(self, times: int) -> int:
-        """How often a token's body repeats: usually once, rarely ``times`` (long tokens)."""
-        return times if self.chance(3) else 1
-
-    # names
-    def label(self) -> str:
-        """A PN_PREFIX (declared in the prologue): keyword-like or from the ranges."""
-        if self.chance(15):
-            label = str(self.pick(KEYWORD_LABELS, detail=True))
-        else:
-            middle = "".join(self.pick((self.char(detail=True), "."), detail=True)
-                             for _ in range(self.number(0, 3, detail=True)))
-            label = self.char(PN_CHARS_BASE) + middle + (self.char() if middle else "")
-        self.labels.add(label)
-        return label
-
-    def local_piece(self, detail: bool = True) -> str:
-        how = self.number(0, 9, detail)
-        if how < 6:
-            return self.char(detail=detail)
-        if how == 6:
-            return "\\" + str(self.pick(PN_LOCAL_ESC, detail))
-        if how == 7:
-            return "%" + str(self.pick(("41", "2F", "e9", "7B", "4", "G0", "27"), detail))
-        return str(self.pick((".", ":", "-", "0"), detail))
-
-    def local(self) -> str:
-        text = self.local_piece(detail=False) + "".join(
-            self.local_piece() for _ in range(self.number(0, 3, detail=True)))
-        return text * self.long(self.pick((300, 5000)))
-
-    def pname(self) -> str:
-        self.dirty = True
-        label = self.pick(("ns", "lo", ""), detail=True) if self.chance(50) else self.label()
-        return f"{label}:{self.local()}"
-
-    def boundary_name(self, quote: str) -> str:
-        """A prefixed name in which a quote is escaped (``\\'``) right after a character at
-        a range boundary: a lexer that ends the name early sees a string start there."""
-        self.dirty = True
-        label = str(self.pick(("ns", "ns", ""))) if self.chance(70) else self.label()
-        before = "".join(self.local_piece(detail=False) for _ in range(self.number(0, 2)))
-        return f"{label}:{before}{self.char(edges=3)}\\{quote}"
-
-    # terms
-    def string(self, payload: str = "") -> str:
-        """One of the four string forms, with escapes, stray quotes and ``payload``."""
-        self.dirty = True
-        quote = str(self.pick(("'", '"', "'''", '"""')))
-        pieces = [str(self.pick(RISKY_PIECES if self.chance(4, detail=True) else STRING_PIECES,
-                                detail=True))
-                  for _ in range(self.number(0, 5, detail=True))]
-        if self.chance(5):
-            pieces.append(str(self.pick(RISKY_PIECES)))
-        if payload:
-            pieces.insert(self.number(0, len(pieces), detail=True), _escaped(payload, quote))
-        suffix = self.pick(("", "", "@en", "@SERVICE", "^^ns:type", "^^<#SERVICE>"), detail=True)
-        return quote + "".join(pieces) * self.long(2000) + quote + str(suffix)
-
-    def iri(self) -> str:
-        """An IRI: the namespace's, relative, or with quotes, braces or escapes in it."""
-        tail = str(self.pick(("s", "o", "SERVICE", "LOAD%20x", "a'b", "a''", "#SERVICE", "",
-                              "\\u0027", "s", "o", "a\"b", "{x}", "\\u0022", "\\u007B",
-                              "\\u003E")[:None if self.chance(20) else 10]))
-        if tail not in ("s", "o"):
-            self.dirty = True
-        tail *= self.long(3000)
-        return str(self.pick((f"<{self.v.namespace}{tail}>", f"<{tail}>", f"<urn:x:{tail}>"),
-                             detail=True))
-
-    def term(self) -> str:
-        how = self.number(0, 9, detail=True)
-        if how < 3:
-            return str(self.pick(("?s", "?o", "?x", "$y", "?SERVICE", "?load", "?a\u00b7b"),
-                                 detail=True))
-        if how < 5:
-            return self.iri()
-        if how < 7:
-            return self.pname()
-        if how < 9:
-            return self.string()
-        if self.chance(50, detail=True):
-            return self.keyword_name()
-        return str(self.pick(("1", "-2.5e3", "true", "[]", "_:b", "_:SERVICE", "[ ns:p 1 ]"),
-                             detail=True))
-
-    def keyword_name(self) -> str:
-        """A dangerous keyword as a name, where it is not a keyword: a local name, a
-        prefix label, a variable."""
-        word = str(self.pick(("SERVICE", "LOAD", "FROM", "NAMED", "USING", "WITH", "SILENT"),
-                             detail=True))
-        how = self.number(0, 3, detail=True)
-        if how == 1:
-            self.labels.add(word)
-        return (f"ns:{self.keyword(word, 0)}", f"{word}:", f"?{word}", f"ns:{word}\\.x")[how]
-
-    def comment(self, payload: str = "") -> str:
-        self.dirty = True
-        pieces = "".join(str(self.pick(STRING_PIECES, detail=True)).replace("\n", "")
-                         for _ in range(self.number(0, 3, detail=True)))
-        return f"#{pieces * self.long(5000)}{payload}{self.pick(COMMENT_ENDS)}"
-
-    # dangerous clauses
-    def target(self, use: str) -> str:
-        """Where a SERVICE, LOAD or dataset clause points: always the listener or a canary,
-        spelled as an absolute, relative or escaped IRI or as a prefixed name."""
-        o, v = self.v.origin, self.v
-        canary = str(self.pick(v.canaries, detail=True))
-        options = [f"<{o}/{use}>", f"<{use}>", f"<../{use}?q>", "<>", "<#f>", f"<//{o[7:]}/x>",
-                   f"<\\u0068ttp://127.0.0.1:{o.rsplit(':', 1)[1]}/{use}>",
-                   f"<{o}/\\u0027{use}>", f"lo:{use}", "lo:", f"lo:a\\.b\\'{use}",
-                   f"lo:%41{use}", "rel:x", f"<{canary}>", "fs:canary.ttl",
-                   f"<{canary.replace('file://', 'file:')}>"]
-        if self.base:
-            options += ["<../y>", "<canary.ttl>", "<./>"]
-        if use == "service":
-            options += ["?endpoint", "$e"]
-        return str(self.pick(tuple(options)))
-
-    def plant(self, clause: str) -> str:
-        if not self.dirty and not self.planted:
-            self.planted = clause
-        return clause
-
-    def service(self) -> str:
-        silent = f"{self.ws()}{self.keyword('SILENT')}" if self.chance(40, detail=True) else ""
-        inner = self.pick(("{ }", "{ ?s ?p ?o }", "{}", "{ SELECT * { } }"), detail=True)
-        return self.plant(f"{self.keyword('SERVICE')}{silent}{self.ws()}"
-                          f"{self.target('service')}{self.ws()}{inner}")
-
-    def real_pattern(self) -> str:
-        """A group-pattern element in which the engine calls SERVICE."""
-        s = self.service()
-        return str(self.pick((s, f"{{ }} UNION {{ {s} }}", f"OPTIONAL {{ {s} }}",
-                              f"MINUS {{ {s} }}", f"FILTER EXISTS {{ {s} }}",
-                              f"FILTER NOT EXISTS {{ {s} }}", f"{{ SELECT * WHERE {{ {s} }} }}",
-                              f"GRAPH ?g {{ {s} }}", f"BIND(EXISTS {{ {s} }} AS ?e)")))
-
-    def hidden(self, clause: str) -> str:
-        """``clause`` hidden behind a trick: in the engine's reading it is real, in a naive
-        lexer's reading it sits inside a string that a comment closes."""
-        quote = str(self.pick(("'", "'", "'", '"')))  # PN_LOCAL_ESC has \\' but not \\"
-        trick = self.number(0, 2)
-        self.dirty = True
-        if trick == 0:
-            return (f"{{ ?s ?p {self.boundary_name(quote)} }} UNION {{ {clause} }} "
-                    f"#{quote}\n")
-        if trick == 1:
-            return (f"{{ ?s {self.boundary_name(quote)}{quote * 2} .\n }} UNION {{ {clause} }}"
-                    f" #{quote * 3}\n")
-        escape = self.pick(CODEPOINT_FORMS).format(ord(quote))
-        return f"{{ BIND({quote}a{escape}{quote} AS ?h) }} UNION {{ {clause} }} #{quote}\n"
-
-    # patterns
-    def element(self, depth: int = 0) -> str:
-        """A group-pattern element; now and then (filler) a real or hidden SERVICE too."""
-        how = self.number(0, 23 if depth < 2 else 17)
-        if how < 6:
-            predicate = self.pick(("?p", "ns:p", "a", "<p>"), detail=True)
-            return f"{self.term()} {predicate} {self.term()} ."
-        if how < 9:
-            term = self.term()
-            term = "?o" if term.startswith(("_:", "[")) else term  # no blank nodes in these
-            return str(self.pick(("BIND({} AS ?b{})", "FILTER(?o != {}){}", "VALUES ?v {{ {} }}{}"),
-                                 detail=True)).format(term, self.number(0, 99, detail=True)
-                                                      if how == 6 else "")
-        if how < 13:
-            return f"?s ?p {self.string(self.dangerous())} ."
-        if how < 16:
-            return self.comment(self.dangerous())
-        if how == 16:
-            return self.real_pattern()
-        if how == 17:
-            return self.hidden(self.real_pattern())
-        inner = self.group(depth + 1)
-        return str(self.pick((inner, f"{inner} UNION {self.group(depth + 1)}",
-                              f"OPTIONAL {inner}", f"MINUS {inner}", f"GRAPH ?g {inner}"),
-                             detail=True))
-
-    def group(self, depth: int = 0) -> str:
-        elements = [self.element(depth) for _ in range(self.number(1 if depth else 0, 5))]
-        return "{ " + self.ws().join(elements) + " }"
-
-    def dangerous(self) -> str:
-        """A dangerous clause as text to hide in a string or comment (inert there)."""
-        return str(self.pick((f"SERVICE <{self.v.origin}/inert> {{ }}",
-                              f"LOAD <{self.v.canaries[0]}>", f"FROM <{self.v.canaries[0]}>",
-                              "} SERVICE lo:x { } {", "WITH <file:///etc/passwd>",
-                              "USING NAMED lo:", "SERVICE SILENT ?e {"), detail=True))
-
-    def prologue(self) -> str:
-        """BASE (sometimes) and PREFIX declarations for every label the text used."""
-        v = self.v
-        declared = {"lo": v.origin + "/", "ns": v.namespace, "fs": v.canary_dir, "rel": "sub/",
-                    "": v.namespace, **{label: v.namespace for label in self.labels}}
-        prefixes = " ".join(f"{self.keyword('PREFIX', escapes=0)} {label}: <{iri}>"
-                            for label, iri in declared.items())
-        if self.base is None:
-            return prefixes
-        base = f"{self.keyword('BASE', escapes=0)} <{self.base}>"
-        return f"{base} {prefixes}" if self.chance(70, detail=True) else f"{prefixes} {base}"
-
-    def choose_base(self) -> None:
-        if self.chance(30):
-            self.base = str(self.pick((self.v.origin + "/x/", "sub/", self.v.canary_dir)))
-
-    def attack(self) -> str:
-        """The text's one decided group-pattern element: a SERVICE in a real position,
-        hidden behind a trick, or inert in a string or comment."""
-        how = self.number(0, 3)
-        if how == 0:
-            return self.real_pattern()
-        if how == 1:
-            return self.hidden(self.real_pattern())
-        if how == 2:
-            return f"?s ?p {self.string(self.dangerous())} ."
-        return self.comment(self.dangerous())
-
-    # whole texts
-    def query(self) -> str:
-        with self.decisions():
-            self.choose_base()
-            dataset = ""
-            if self.chance(25):
-                target = self.target("from") if self.chance(60) else f"<{self.v.graph}>"
-                clause = f"{self.keyword('FROM')}{self.pick(('', ' NAMED'), True)} {target}"
-                dataset = " " + (self.plant(clause) if target != f"<{self.v.graph}>" else clause)
-            at = self.number(0, 3)
-        return self.assemble(dataset, self.around(at, self.number(0, 4), self.element,
-                                                  self.attack))
-
-    def around(self, at: int, count: int, filler: Callable[[], str],
-               attack: Callable[[], str]) -> list[str]:
-        """``count`` filler pieces with the decided attack at position ``at``, drawn in
-        text order so that ``planted`` sees what comes before each clause."""
-        at = min(at, count)
-        pieces = [filler() for _ in range(at)]
-        with self.decisions():
-            pieces.append(attack())
-        return pieces + [filler() for _ in range(count - at)]
-
-    def assemble(self, dataset: str, elements: list[str]) -> str:
-        form = str(self.pick(FORMS, detail=True))
-        body = "{ " + self.ws().join(elements) + " }"
-        tail = str(self.pick(TAILS, detail=True))
-        if self.chance(10):
-            tail += self.comment(self.dangerous()).rstrip("\r\n")  # a comment at the very end
-        return f"{self.prologue()} {form}{dataset} WHERE {body}{tail}"
-
-    def update(self) -> str:
-        with self.decisions():
-            self.choose_base()
-            at = self.number(0, 2)
-        operations = self.around(at, self.number(0, 2), self.operation, self.attack_operation)
-        separator = str(self.pick((" ; ", "; ", " ;\n "), detail=True))
-        return f"{self.prologue()} " + separator.join(operations)
-
-    def operation(self) -> str:
-        how = self.number(0, 11)
-        s, p = "ns:s", "ns:p"
-        if how < 2:
-            return f"{self.keyword('INSERT')} DATA {{ {s} {p} {self.term_ground()} }}"
-        if how == 2:
-            return f"DELETE WHERE {{ ?s {p} ?o }}"
-        if how == 3:
-            return f"INSERT {{ ?s {p} 1 }} WHERE {self.group()}"
-        if how == 4:
-            return str(self.pick(("CLEAR SILENT GRAPH <{}>", "DROP SILENT GRAPH <{}>",
-                                  "CREATE SILENT GRAPH <{}>", "ADD DEFAULT TO <{}>"),
-                                 detail=True)).format(self.v.new_graph)
-        if how == 5:
-            graph = self.pick((self.v.new_graph, self.v.graph), detail=True)
-            return f"WITH <{graph}> INSERT {{ {s} {p} 2 }} WHERE {{ }}"
-        if how < 9:
-            return self.real_operation()
-        return self.hidden_operation()
-
-    def attack_operation(self) -> str:
-        """The update's one decided operation: LOAD, SERVICE or a dataset outside the store
-        in a real position, hidden behind a trick, or inert in a string or comment."""
-        how = self.number(0, 2)
-        if how == 0:
-            return self.real_operation()
-        if how == 1:
-            return self.hidden_operation()
-        if self.chance(50):
-            return f"INSERT DATA {{ ns:s ns:p {self.string(self.dangerous())} }}"
-        return f"{self.comment(self.dangerous())} CLEAR SILENT GRAPH <{self.v.new_graph}>"
-
-    def term_ground(self) -> str:
-        term = self.term()
-        return term if not term.startswith(("?", "$")) else "ns:o"
-
-    def real_operation(self) -> str:
-        """An operation that loads, calls SERVICE or names a dataset outside the store."""
-        how = self.number(0, 3)
-        if how == 0:
-            silent = f" {self.keyword('SILENT')}" if self.chance(40, detail=True) else ""
-            into = f" INTO GRAPH <{self.v.new_graph}>" if self.chance(40, detail=True) else ""
-            return self.plant(f"{self.keyword('LOAD')}{silent}{self.ws()}"
-                              f"{self.target('load')}{into}")
-        if how == 1:
-            return f"INSERT {{ ns:s ns:p 3 }} WHERE {{ {self.real_pattern()} }}"
-        if how == 2:
-            return self.plant(f"{self.keyword('WITH')} {self.target('with')} "
-                              "INSERT { ns:s ns:p 4 } WHERE { }")
-        named = self.pick(("", " NAMED"), detail=True)
-        return self.plant(f"INSERT {{ ns:s ns:p 5 }} {self.keyword('USING')}{named} "
-                          f"{self.target('using')} WHERE {{ ?s ?p ?o }}")
-
-    def hidden_operation(self) -> str:
-        op = self.real_operation()  # real in the engine's reading whenever it parses
-        quote = str(self.pick(("'", "'", "'", '"')))
-        self.dirty = True
-        if self.chance(50):
-            return f"INSERT DATA {{ ns:s ns:p {self.boundary_name(quote)} }} ; {op} #{quote}\n"
-        escape = self.pick(CODEPOINT_FORMS).format(ord(quote))
-        return f"INSERT DATA {{ ns:s ns:p {quote}a{escape}{quote} }} ; {op} #{quote}\n"
-
-
-def _escaped(payload: str, quote: str) -> str:
-    """``payload`` written so it stays inside a string with ``quote``."""
-    text = payload.replace("\\", "\\\\").replace(quote[0], "\\" + quote[0])
-    return text if len(quote) == 3 else text.replace("\n", "\\n").replace("\r", "\\r")
-
-
-@dataclass(frozen=True)
-class Text:
-    """A generated text, its kind, and the dangerous clause it plants in a real position."""
-
-    kind: Kind
-    text: str
-    planted: str = ""
-
+# --- the families' strategies -----------------------------------------------------------------
 
 def queries(v: Vocabulary) -> st.SearchStrategy[Text]:
     @st.composite
@@ -570,6 +105,43 @@ def codepoint_escaped(v: Vocabulary) -> st.SearchStrategy[Text]:
     return build()
 
 
+def allow_list(v: Vocabulary) -> st.SearchStrategy[Text]:
+    """SERVICE calls for a policy that allows ``localhost``: targets spelled so that the
+    host the policy reads and the host the engine calls may differ (user information,
+    ``#``/``?`` before an ``@``, case, a final dot, percent escapes, relative IRIs after a
+    BASE on either host, prefixed names that assemble the authority)."""
+    @st.composite
+    def build(draw: Any) -> Text:
+        gen = Gen(draw, v)
+        with gen.decisions():
+            base = gen.pick(("", f"BASE <http://{ALLOWED_HOST}:{v.port}/x/> ",
+                             f"BASE <{v.origin}/x/> "))
+            clause = f"SERVICE{gen.pick(('', ' SILENT'))} {_allowed_target(gen, v)} {{ }}"
+            wrapped = gen.pick((clause, f"{{ }} UNION {{ {clause} }}",
+                                f"{{ SELECT * WHERE {{ {clause} }} }}"))
+        prologue = (f"PREFIX l: <http://{ALLOWED_HOST}:{v.port}/> PREFIX h: <http:> "
+                    f"PREFIX n: <http://{ALLOWED_HOST}:{v.port}> ")
+        return Text("query", f"{prologue}{base}SELECT * WHERE {{ {wrapped} }}")
+
+    return build()
+
+
+def _allowed_target(gen: Gen, v: Vocabulary) -> str:
+    port, host = v.port, ALLOWED_HOST
+    if gen.chance(25):
+        return str(gen.pick(("<../y>", "<y>", "<?q>", "<>", f"<//127.0.0.1:{port}/>",
+                             f"<//{host}:{port}/>", "l:x", "l:", f"h:\\/\\/{host}:{port}\\/",
+                             f"h:\\/\\/{host}\\@127.0.0.1:{port}\\/", "n:\\/x", "n:",
+                             f"n:\\@127.0.0.1:{port}\\/", f"n:\\@127.0.0.1:{port}")))
+    scheme = gen.pick(("http", "http", "HTTP", "hTtP"))
+    user = gen.pick(("", "", f"{host}@", f"{host}:{port}@", "127.0.0.1@", "a:b@", "%40@"))
+    name = gen.pick((host, host, "LOCALHOST", f"{host}.", "127.0.0.1", "local%68ost",
+                     "\\u006Cocalhost", "127.0.0.1\\u0023"))
+    after = gen.pick(("/", "/ok", "", f"#@{host}/", f"?@{host}/", "/../x/", "/.%2E/x",
+                      "\\u0023@x/"))
+    return f"<{scheme}://{user}{name}:{port}{after}>"
+
+
 def _codepoint(char: str, form: int) -> str:
     return CODEPOINT_FORMS[form if ord(char) <= 0xFFFF else 2].format(ord(char))
 
@@ -586,12 +158,14 @@ def hidden_nesting(v: Vocabulary) -> st.SearchStrategy[Text]:
 
 
 def _nested(gen: Gen, n: int) -> Text:
-    """Brackets ``n`` deep (groups, parentheses, blank nodes, subqueries), behind a name's
-    escaped quote, a long string, a codepoint-escaped quote, in a string or comment, in the
-    open, after a comment ended by ``\\r``, or as codepoint escapes."""
+    """Brackets ``n`` deep (groups, parentheses, blank nodes, subqueries, reified
+    triples), behind a name's escaped quote, a long string, a codepoint-escaped quote, in
+    a string or comment, in the open, after a comment ended by ``\\r``, or as codepoint
+    escapes."""
     nest = gen.pick(("{" * n + "}" * n, "FILTER(" + "(" * n + "1" + ")" * n + ")",
                      "?s ns:p " + "[ ns:p " * n + "1" + " ]" * n + " .",
-                     "{ SELECT * WHERE " * (n // 2) + "{ }" + " }" * (n // 2)))
+                     "{ SELECT * WHERE " * (n // 2) + "{ }" + " }" * (n // 2),
+                     "?s ?p " + "<< ?s ?p " * n + "1" + " >>" * n + " ."))
     quote = gen.pick(("'", "'", "'", '"'))
     name = gen.boundary_name(quote)
     hide = gen.pick((f"?s ?p {name} . {nest} }} #{quote}\n",
@@ -635,37 +209,65 @@ def vocabulary(world: World) -> Vocabulary:
 
 def run_family(world: World, family: str, strategy: st.SearchStrategy[Text], quota: int,
                policy: Callable[..., object] = admit) -> Judge:
-    """Feed ``quota`` distinct texts from ``strategy`` to a judge of ``policy``."""
+    """Feed ``quota`` distinct texts from ``strategy`` to a judge of ``policy``.
+
+    Hypothesis repeats a text when it varies a choice the text does not show; a repeat is
+    not a case. It is skipped (not refused with ``assume``: hypothesis replays examples,
+    and a replay that the first run accepted must be accepted again), and sessions run
+    until the quota of distinct texts is met.
+    """
     judge = Judge(world, family, policy)
     seen: set[int] = set()
 
-    @settings(max_examples=quota, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(strategy)
     def one(generated: Text) -> None:
-        # hypothesis repeats a text when it varies a choice the text does not show; a
-        # repeat is not a case (assume() makes hypothesis draw another in its place)
         key = hash(generated.text)
-        assume(key not in seen)
+        if key in seen or judge.cases >= quota:
+            return
+        seen.add(key)
         judge(generated.kind, generated.text, generated.planted)
-        seen.add(key)  # after: should the judge itself fail, hypothesis's replay shows why
 
-    one()
+    for _ in range(6):
+        missing = quota - judge.cases
+        if missing <= 0:
+            break
+        session = settings(max_examples=missing + missing // 2 + 10, deadline=None,
+                           database=None, phases=[Phase.generate],
+                           suppress_health_check=list(HealthCheck))
+        session(given(strategy)(one))()
     judge.finish()
     assert judge.cases >= quota, f"only {judge.cases} of {quota} cases were generated"
     return judge
 
 
 BUILDERS = {"queries": queries, "updates": updates, "codepoint-escape": codepoint_escaped,
-            "hidden-nesting": hidden_nesting}
+            "hidden-nesting": hidden_nesting, "allow-list": allow_list}
 
 
-@pytest.mark.parametrize("family", list(SHARES))
+@pytest.mark.timeout(FAMILY_TIMEOUT)
+@pytest.mark.parametrize("family", [f for f in SHARES if f != "allow-list"])
 def test_policy_fuzz(world: World, vocabulary: Vocabulary, family: str) -> None:
     quota = max(1, round(TOTAL_CASES * SHARES[family]))
     judge = run_family(world, family, BUILDERS[family](vocabulary), quota)
     report_family(judge.summary())
     assert judge.clean, judge.explain()
+
+
+@pytest.mark.timeout(FAMILY_TIMEOUT)
+def test_policy_fuzz_allow_list(world: World, vocabulary: Vocabulary) -> None:
+    """With ``allowed_service_hosts = localhost``, the engine calls localhost and nothing
+    else: a call whose ``Host`` is another host (127.0.0.1 here) is a hit."""
+    allowing = load_settings({"store": "memory", "iri_base": vocabulary.namespace + "own/",
+                              "allowed_service_hosts": [ALLOWED_HOST]}, environ={})
+    world.listener.allowed = {ALLOWED_HOST}
+    try:
+        quota = max(1, round(TOTAL_CASES * SHARES["allow-list"]))
+        judge = run_family(replace(world, settings=allowing), "allow-list",
+                           allow_list(vocabulary), quota)
+    finally:
+        world.listener.allowed = set()
+    report_family(judge.summary())
+    assert judge.clean, judge.explain()
+    assert world.listener.allowed_hits > 0, "no SERVICE call to the allowed host was made"
 
 
 # --- the detectors themselves, and the known attacks ------------------------------------------
@@ -704,6 +306,21 @@ def test_the_judge_catches_what_an_open_policy_lets_through(world: World) -> Non
     assert sorted(f.what.split(" (")[0].split(" <")[0] for f in judge.failures) == [
         "admitted 'FROM", "engine crash", "the engine connected to the listener",
         "the engine connected to the listener"], judge.explain()
+
+
+def test_the_listener_tells_the_allowed_host_from_others(world: World) -> None:
+    """A call to the allowed host is counted apart; one to 127.0.0.1 is still a hit."""
+    port = world.listener.port
+    judge = Judge(world, "open policy, allowed host", admit_everything)
+    world.listener.allowed = {ALLOWED_HOST}
+    try:
+        judge("query", f"SELECT * {{ SERVICE <http://{ALLOWED_HOST}:{port}/> {{ }} }}")
+        judge("query", f"SELECT * {{ SERVICE <http://{ALLOWED_HOST}@127.0.0.1:{port}/> {{ }} }}")
+        judge.finish()
+    finally:
+        world.listener.allowed = set()
+    assert judge.hits == 1 and "1 calls to the allowed host" in judge.summary(), \
+        judge.explain()
 
 
 def test_the_generators_write_attacks_that_work(world: World, vocabulary: Vocabulary) -> None:
