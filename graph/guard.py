@@ -11,14 +11,26 @@ So the policy is a static check of the request text, failing closed:
   refused because hosts and user names are easily confused by eye. Loopback and private
   addresses get no special treatment: they are refused like any host unless an operator
   lists that exact host, which is then the operator's explicit decision.
-* ``LOAD``: always refused. BorderKG never fetches data on a client's behalf; bulk data
-  goes through the Graph Store protocol or ``borderkg load``. (A future allow-list could
-  open it; none exists today.)
+* ``LOAD``: refused unless its source is an ``http``/``https`` IRI whose host is, by the
+  same exact match, in ``allowed_load_hosts`` (empty by default: BorderKG fetches no data
+  on a client's behalf; bulk data goes through the Graph Store protocol or
+  ``borderkg load``).
+* ``SILENT``: a ``SERVICE SILENT`` or ``LOAD SILENT`` call the rules above would refuse is
+  skipped instead (``admit_request``, ``graph.silent``): the engine sees the call pointed
+  at an IRI no HTTP client can reach, fails it before any I/O, and SILENT makes that
+  failure the empty solution or a no-op, as SPARQL prescribes for a failed call.
 * ``FROM``/``FROM NAMED``/``USING``/``USING NAMED``/``WITH`` and the protocol's
-  ``default-graph-uri``/``named-graph-uri``: allowed only for graphs that exist in the
-  store. Any other IRI (``file:``, ``http:`` elsewhere) is refused with 403, because a
-  dataset clause is where engines fetch from. ``WITH`` may also name a not-yet-existing
-  graph under the project's own ``iri_base`` — that is how an update creates a graph.
+  ``default-graph-uri``/``named-graph-uri``: on the embedded stores any absolute IRI but
+  a ``file:`` one. Oxigraph never dereferences a dataset IRI, it only names a graph, and
+  a graph without triples is an empty graph (``WITH <new> INSERT`` creates it). ``file:``
+  stays refused (403) unless the store holds that graph, because the sandbox keeps the
+  engine from sockets, not from files. The remote store's engine may fetch what a dataset
+  clause names, so there only graphs the store holds are allowed, and ``WITH`` may also
+  name a new graph under the project's own ``iri_base``; anything else is a 403. A name
+  that is no absolute IRI (relative without a base, ``\\u`` escapes decoding to ``>``) is
+  a 400: the engine cannot parse it either.
+* A refused update is parsed by the engine first (``_refuse_unparsable``): a text the
+  engine cannot parse is a 400 whatever it would reach, as for any other syntax error.
 * Shape limits (400): Oxigraph's parser and optimiser recurse, and crash the whole
   process (a segmentation fault, not an exception) on roughly 3,000 nested groups or
   10,000 patterns/operators. ``check_shape`` refuses texts deeper than ``MAX_NESTING``
@@ -34,14 +46,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pyoxigraph import NamedNode
+from pyoxigraph import NamedNode, Store
 
 from .errors import BadRequest, Forbidden, PayloadTooLarge
+from .silent import SKIPPED, SilentCall, silent_calls, skipping
 from .sparql_lexer import CLOSERS, OPENERS, position
 from .sparql_text import Kind, SparqlText, Token, analyse_tokens, lex
+from .store import syntax_error
 from .text_cache import TextCache, digest
 
 #: deepest bracket nesting accepted ({ ( [); the engine crashed at ~3,000
@@ -64,17 +79,78 @@ _ADMITTED: TextCache[SparqlText] = TextCache()
 _CODEPOINT_ESCAPE = re.compile(r"\\[uU]")
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A text the policy admitted, as the engine must run it."""
+
+    #: the report on ``text``
+    info: SparqlText
+    #: what the engine runs: the request's text, its skipped SILENT calls pointed away
+    text: str
+    #: targets of the ``SERVICE SILENT`` and ``LOAD SILENT`` calls that were skipped
+    skipped_services: tuple[str, ...] = ()
+    skipped_loads: tuple[str, ...] = ()
+
+    @property
+    def network(self) -> bool:
+        """Whether ``text`` calls an allowed host (it must then run outside the sandbox)."""
+        return any(iri != SKIPPED for iri in (*self.info.services, *self.info.loads))
+
+
 def admit(text: str, kind: Kind, settings: Any, store: Any, *,
           base_iri: str | None = None,
           dataset_params: Mapping[str, Sequence[str]] | None = None) -> SparqlText:
-    """The one policy decision for a client's SPARQL text: what it is, if it may run.
+    """The policy decision for a client's SPARQL text run exactly as written.
 
-    Every entry point (``/sparql``, ``borderkg query``, named queries given as text) asks
-    this function and only this one. ``base_iri`` is the base the engine will be given, so
-    relative IRIs are resolved as the engine resolves them. ``dataset_params`` are the
-    protocol's ``default-graph-uri``/``named-graph-uri``/``using-*`` parameters.
+    Every entry point that runs the client's own text (``borderkg query``, named queries
+    given as text) asks this function; ``/sparql`` asks ``admit_request``, which may
+    rewrite the text and then asks this one. ``base_iri`` is the base the engine will be
+    given, so relative IRIs are resolved as the engine resolves them. ``dataset_params``
+    are the protocol's ``default-graph-uri``/``named-graph-uri``/``using-*`` parameters.
     Raises ``PayloadTooLarge`` (413), ``BadRequest`` (400) or ``Forbidden`` (403).
     """
+    _check_text(text, kind, settings, store)
+    info = _lexed_and_shaped(text, kind, base_iri)
+    _decide(text, info, settings, store, base_iri, dataset_params)
+    return info
+
+
+def admit_request(text: str, kind: Kind, settings: Any, store: Any, *,
+                  base_iri: str | None = None,
+                  dataset_params: Mapping[str, Sequence[str]] | None = None) -> Admitted:
+    """``admit``, after skipping the SILENT calls the policy would refuse.
+
+    A ``SERVICE SILENT``/``LOAD SILENT`` call to a host that is not allowed is pointed at
+    ``urn:borderkg:skipped`` (``graph.silent``), and the text the engine must run is
+    returned with the skipped targets; the rewritten text passes the whole policy again.
+    Raises what ``admit`` raises.
+    """
+    _check_text(text, kind, settings, store)
+    info = _lexed_and_shaped(text, kind, base_iri)
+    calls = [c for c in silent_calls(lex(text), kind, base_iri) if _skipped(c, settings)] \
+        if info.services or info.loads else []
+    if calls:
+        if kind == "update":
+            _refuse_unparsable(text, base_iri)  # located in the text as the client wrote it
+        text = skipping(text, calls)
+        info = _lexed_and_shaped(text, kind, base_iri)
+    _decide(text, info, settings, store, base_iri, dataset_params)
+    return Admitted(info, text,
+                    tuple(c.iri for c in calls if c.keyword == "SERVICE"),
+                    tuple(c.iri for c in calls if c.keyword == "LOAD"))
+
+
+def _skipped(call: SilentCall, settings: Any) -> bool:
+    """Whether the policy would refuse ``call`` (so SILENT lets it be skipped)."""
+    if call.iri == SKIPPED or not _is_iri(call.iri):
+        return False  # a relative IRI without a base is the engine's syntax error
+    setting = "allowed_service_hosts" if call.keyword == "SERVICE" else "allowed_load_hosts"
+    return _endpoint_problem(call.iri, tuple(_hosts(settings, setting)), setting) is not None
+
+
+def _check_text(text: str, kind: Kind, settings: Any, store: Any) -> None:
+    """The checks made on the raw text, before it is lexed: size, and on the remote store
+    codepoint escapes."""
     limit = int(settings.get("max_query_bytes") or 0)
     if limit and len(text) > limit // 4 and len(text.encode("utf-8", "surrogatepass")) > limit:
         raise PayloadTooLarge(f"the {kind} text is over the max_query_bytes limit of "
@@ -84,12 +160,73 @@ def admit(text: str, kind: Kind, settings: Any, store: Any, *,
         raise BadRequest(f"\\u and \\U escapes are refused in a {kind} for the remote "
                          "store: its engine may decode them anywhere in the text and read "
                          "it differently from the policy; write the characters themselves")
-    info = _lexed_and_shaped(text, kind, base_iri)
-    check = check_query if kind == "query" else check_update
-    check(info, settings, store)
-    for name, iris in (dataset_params or {}).items():
-        check_graph_iris(name, iris, settings, store)
-    return info
+
+
+def _decide(text: str, info: SparqlText, settings: Any, store: Any, base_iri: str | None,
+            dataset_params: Mapping[str, Sequence[str]] | None) -> None:
+    """What the text reaches (SERVICE, LOAD, dataset), refused with 403 when not allowed;
+    a refused update the engine cannot parse is a 400 instead."""
+    try:
+        (check_query if info.kind == "query" else check_update)(info, settings, store)
+        for name, iris in (dataset_params or {}).items():
+            check_graph_iris(name, iris, settings, store)
+    except Forbidden:
+        if info.kind == "update":
+            _refuse_unparsable(text, base_iri)
+        raise
+
+
+#: two operations that make any update stop, after it was parsed, before it changes a thing
+_PARSE_ONLY = " CREATE GRAPH <urn:borderkg:parse> ; CREATE GRAPH <urn:borderkg:parse> ; "
+_AT = re.compile(r"at (\d+):(\d+)")
+
+
+def _refuse_unparsable(text: str, base_iri: str | None) -> None:
+    """Raise the engine's ``QuerySyntaxError`` (400) when it cannot parse the update ``text``.
+
+    The engine has no parse-only call, but it parses an update whole before running its
+    first operation. So ``text`` runs with two operations in front, of which the second
+    always fails, on an empty scratch store: a syntax error anywhere in ``text`` is
+    raised by the parser, and otherwise the second ``CREATE`` fails and none of
+    ``text``'s own operations (a ``LOAD``, a ``SERVICE``) ever runs. They go after the
+    text's leading ``PREFIX``/``BASE`` declarations, where the engine reads a prologue
+    (it reads none after a ``;``), on the same line, and the error's column is moved back
+    over them.
+    """
+    at = _prologue_end(lex(text))
+    try:
+        Store().update(text[:at] + _PARSE_ONLY + text[at:], base_iri=base_iri)
+    except SyntaxError as exc:
+        message = _AT.sub(lambda m: _located(text, at, int(m[1]), int(m[2])), str(exc), count=1)
+        raise syntax_error(SyntaxError(message), "update") from None
+    except (RuntimeError, ValueError, OSError):
+        return  # parsed; the failure is the second CREATE's (or the base IRI's)
+
+
+def _prologue_end(toks: Sequence[Token]) -> int:
+    """The offset just after the ``PREFIX``/``BASE``/``VERSION`` declarations a text starts
+    with (0 when it starts with none)."""
+    i, end = 0, 0
+    while i < len(toks):
+        word, following = toks[i].upper, toks[i + 1:i + 3]
+        kinds = [t.kind for t in following]
+        size = 3 if word == "PREFIX" and kinds == ["pname", "iri"] else \
+            2 if (word, kinds[:1]) in (("BASE", ["iri"]), ("VERSION", ["string"])) else 0
+        if not size:
+            break
+        last = toks[i + size - 1]
+        i, end = i + size, last.start + len(last.text)
+    return end
+
+
+def _located(text: str, at: int, line: int, column: int) -> str:
+    """``at line:column`` of the engine's error, moved from the text it parsed (``text``
+    with ``_PARSE_ONLY`` inserted at offset ``at``) back to ``text``."""
+    insert_line = text.count("\n", 0, at) + 1
+    insert_column = at - (text.rfind("\n", 0, at) + 1) + 1
+    if line == insert_line and column > insert_column:
+        column = max(insert_column, column - len(_PARSE_ONLY))
+    return f"at {line}:{column}"
 
 
 def _lexed_and_shaped(text: str, kind: Kind, base_iri: str | None) -> SparqlText:
@@ -120,11 +257,14 @@ def check_update(info: SparqlText, settings: Any, store: Any, text: str | None =
 def _check_common(info: SparqlText, settings: Any, store: Any, text: str | None) -> None:
     if text is not None:
         check_shape(text)
-    if info.loads:
-        raise Forbidden(f"LOAD <{info.loads[0]}> refused: BorderKG never fetches data on a "
-                        "request's behalf; upload RDF with the Graph Store protocol instead",
-                        iri=info.loads[0])
-    refusal = _service_refusal(info.services, tuple(_hosts(settings)))
+    load_hosts = tuple(_hosts(settings, "allowed_load_hosts"))
+    for source in info.loads:
+        problem = _endpoint_problem(source, load_hosts, "allowed_load_hosts")
+        if problem:
+            raise Forbidden(f"LOAD <{source}> refused: {problem}; upload RDF with the "
+                            "Graph Store protocol instead", iri=source,
+                            setting="allowed_load_hosts")
+    refusal = _service_refusal(info.services, tuple(_hosts(settings, "allowed_service_hosts")))
     if refusal:
         raise Forbidden(refusal, setting="allowed_service_hosts")
     for keyword, iri in info.dataset:
@@ -138,8 +278,8 @@ def check_graph_iris(parameter: str, iris: Iterable[str], settings: Any, store: 
         _check_dataset_iri(parameter, iri, settings, store)
 
 
-def _hosts(settings: Any) -> list[str]:
-    return [h.strip().lower() for h in (settings.get("allowed_service_hosts") or []) if h.strip()]
+def _hosts(settings: Any, setting: str) -> list[str]:
+    return [h.strip().lower() for h in (settings.get(setting) or []) if h.strip()]
 
 
 def _is_iri(iri: str) -> bool:
@@ -153,15 +293,27 @@ def _is_iri(iri: str) -> bool:
 
 
 def _check_dataset_iri(keyword: str, iri: str, settings: Any, store: Any) -> None:
-    if iri and _is_iri(iri) and store.contains_graph(iri):
+    """A dataset IRI names a graph: any absolute IRI on the embedded stores (a graph
+    without triples is an empty one), but never ``file:``, and on the remote store only a
+    graph it holds (its engine may fetch the rest)."""
+    if not iri or not _is_iri(iri):
+        shown = f"<{iri}>" if iri else "a variable or an undeclared prefix"
+        raise BadRequest(f"{keyword} {shown} names no graph: a graph name must be an "
+                         "absolute IRI (give a BASE, or write the whole IRI)", iri=iri or None)
+    if store.contains_graph(iri):
         return
+    if iri[:5].lower() == "file:":
+        raise Forbidden(f"{keyword} <{iri}> refused: it is not a graph in this store, and a "
+                        "file: IRI is never taken as a new graph's name (BorderKG never "
+                        "reads files on a request's behalf)", iri=iri)
+    if getattr(store, "backend", "") != "remote":
+        return  # the engine only names graphs; it never dereferences them
     base = settings.get("iri_base") or ""
-    if keyword == "WITH" and base and iri.startswith(base) and "://" in base and _is_iri(iri):
+    if keyword == "WITH" and base and iri.startswith(base) and "://" in base:
         return  # an update creating one of the project's own graphs
-    shown = f"<{iri}>" if iri else "a variable or undeclared prefix"
-    raise Forbidden(f"{keyword} {shown} refused: it is not a graph in this store, and "
-                    "BorderKG never fetches data from elsewhere (file:, http:, ...)",
-                    iri=iri or None)
+    raise Forbidden(f"{keyword} <{iri}> refused: it is not a graph in the remote store, "
+                    "whose engine may fetch what a dataset clause names; BorderKG never "
+                    "fetches data from elsewhere", iri=iri)
 
 
 def _service_refusal(services: tuple[str | None, ...], allowed: tuple[str, ...]) -> str | None:
@@ -169,13 +321,19 @@ def _service_refusal(services: tuple[str | None, ...], allowed: tuple[str, ...])
     for target in services:
         if target is None:
             return "SERVICE with a variable endpoint is refused: endpoints must be fixed IRIs"
-        problem = _endpoint_problem(target, allowed)
+        problem = _endpoint_problem(target, allowed, "allowed_service_hosts")
         if problem:
             return f"SERVICE <{target}> refused: {problem}"
     return None
 
 
-def _endpoint_problem(target: str, allowed: tuple[str, ...]) -> str | None:
+def _endpoint_problem(target: str, allowed: tuple[str, ...], setting: str) -> str | None:
+    """Why a SERVICE endpoint or LOAD source may not be called, or None when it may.
+
+    ``urn:borderkg:skipped`` (a skipped SILENT call) may: it has no host to reach.
+    """
+    if target == SKIPPED:
+        return None
     if not _is_iri(target):
         return "not a valid absolute IRI"
     try:
@@ -187,10 +345,11 @@ def _endpoint_problem(target: str, allowed: tuple[str, ...]) -> str | None:
         return "only http and https endpoints can be allowed"
     if "@" in parts.netloc:
         return "endpoints with user information are never allowed"
+    keyword = "SERVICE" if setting == "allowed_service_hosts" else "LOAD"
     if not allowed:
-        return "SERVICE is disabled (the allowed_service_hosts setting is empty)"
+        return f"{keyword} is disabled (the {setting} setting is empty)"
     if host not in allowed:
-        return f"host {host or '(none)'!r} is not in allowed_service_hosts"
+        return f"host {host or '(none)'!r} is not in {setting}"
     return None
 
 

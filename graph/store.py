@@ -203,6 +203,27 @@ def _has_from(sparql: str) -> bool:
     return bool(analyse(sparql, "query").dataset_keywords() & {"FROM", "FROM NAMED"})
 
 
+#: the engine's failure for an operation on a graph it has no record of
+_MISSING_GRAPH = re.compile(r"^The graph .* does not exist$", re.S)
+
+
+def _silent_drops(sparql: str) -> str | None:
+    """``sparql`` with ``SILENT`` after each ``DROP``/``CLEAR`` keyword that lacks it, or
+    None when there is none (or the text cannot be lexed: then it is left as it is)."""
+    from .sparql_text import lex
+
+    try:
+        toks = lex(sparql)
+    except QuerySyntaxError:
+        return None
+    at = [t.start + len(t.text) for i, t in enumerate(toks) if t.upper in ("DROP", "CLEAR")
+          and (i + 1 == len(toks) or toks[i + 1].upper != "SILENT")]
+    if not at:
+        return None
+    pieces = [sparql[start:end] for start, end in zip([0, *at], [*at, len(sparql)], strict=True)]
+    return " SILENT".join(pieces)
+
+
 _WHERE = re.compile(r"at (\d+):(\d+)")
 _EXPECTED = re.compile(r"expected (.*)", re.S)
 
@@ -274,11 +295,28 @@ class OxigraphStore(Store):
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
         with self.write_lock:
             try:
-                self._store.update(sparql, base_iri=base_iri)
+                self._run_update(sparql, base_iri)
             except ENGINE_FAILURES as exc:
                 raise engine_error(exc, sparql, "update", base_iri) from None
             finally:
                 self._bump()
+
+    def _run_update(self, sparql: str, base_iri: str | None) -> None:
+        """Run ``sparql``; a ``DROP``/``CLEAR`` of a graph without triples succeeds.
+
+        A graph without triples is an empty graph, so dropping or clearing it changes
+        nothing and is no failure (the engine fails it unless the store recorded the
+        graph). The failed update changed nothing (updates are all or nothing), so it
+        runs again with ``SILENT`` on its ``DROP``/``CLEAR`` operations; any other
+        failure (``MOVE`` of a missing graph, ``CREATE`` of an existing one) stays.
+        """
+        try:
+            self._store.update(sparql, base_iri=base_iri)
+        except RuntimeError as exc:
+            silent = _silent_drops(sparql) if _MISSING_GRAPH.search(str(exc)) else None
+            if silent is None:
+                raise
+            self._store.update(silent, base_iri=base_iri)
 
     def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
              base_iri: str | None = None) -> None:

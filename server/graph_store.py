@@ -7,11 +7,13 @@ Graphs are identified two ways (protocol section 4):
 * **directly**: ``/graph-store/<path>`` names the graph ``{iri_base}graph/<path>``, so
   ``/graph-store/ontology`` is ``https://w3id.org/borderkg/graph/ontology``. BorderKG's
   graph IRIs dereference to this server, and this keeps the mapping one prefix swap.
+  Given as ``?graph=``, such a URL of this service names the same graph as the path.
 
 ``/graph-store`` with neither parameter is the whole dataset: GET dumps every quad (TriG,
 N-Quads or JSON-LD), PUT replaces everything, POST of a dataset format adds quads, and
 POST of a graph format creates a new graph ``{iri_base}graph/uploads/<id>`` (201 with its
-Location), as the protocol's "POST to the graph store" requires.
+Location, ``/graph-store/uploads/<id>``), as the protocol's "POST to the graph store"
+requires; ``GET <Location>`` and ``GET ?graph=<Location>`` both return it.
 
 GET streams: the store writes the graph on a thread of its own (``graph.results.pushed``)
 as fast as the client reads it, so a large graph is never held whole in memory; a graph
@@ -32,7 +34,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from flask import Blueprint, Response, request
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, parse
@@ -114,8 +116,26 @@ def target(path: str | None) -> Target:
         values = params["graph"]
         if len(values) != 1:
             raise BadRequest("exactly one 'graph' parameter is allowed", parameter="graph")
-        return Target("named", _absolute(values[0]))
+        return Target("named", _identified(_absolute(values[0])))
     return Target("dataset")
+
+
+def _identified(iri: str) -> str:
+    """The graph ``?graph=<iri>`` names: ``iri``, unless ``iri`` is one of this service's
+    own ``/graph-store/<path>`` URLs, which names the graph that path identifies.
+
+    The ``Location`` of a graph made by POST is such a URL, and the protocol has clients
+    use it as the graph's IRI (``GET ?graph=<Location>``) as well as its URL (``GET
+    <Location>``); read this way, both identifications of a graph agree. A URL with a
+    query or fragment is no direct identification and is taken as it is.
+    """
+    from .sparql import public_root
+
+    own = public_root() + "graph-store/"
+    rest = iri[len(own):] if iri.startswith(own) else ""
+    if not rest or "?" in rest or "#" in rest:
+        return iri
+    return direct_iri(unquote(rest))
 
 
 def _absolute(iri: str) -> str:

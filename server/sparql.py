@@ -28,13 +28,13 @@ from pyoxigraph import NamedNode
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from graph import description, guard
-from graph.guard import Admitted
 from graph.cache import reusable
 from graph.errors import BadRequest, NotAcceptable, QueryTimeout, UnsupportedMediaType
 from graph.executor import ExecutedQuery, QueryRequest
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
+from graph.guard import Admitted
 from graph.results import graph_chunks
-from graph.sparql_text import SparqlText, add_using, analyse
+from graph.sparql_text import add_using, analyse
 
 from . import negotiation
 from .auth import require_write

@@ -100,6 +100,28 @@ def test_post_to_the_graph_store_creates_a_graph(store_url: str) -> None:
     location = response.headers["Location"]
     assert location.startswith(store_url + "/uploads/")
     assert names(requests.get(location, timeout=30)) == {"Alice"}
+    # the Location is the graph's IRI for indirect identification too (GSP 5.5)
+    indirect = requests.get(store_url, params={"graph": location}, timeout=30,
+                            headers={"Accept": "text/turtle"})
+    assert names(indirect) == {"Alice"}
+    graph = "https://w3id.org/borderkg/graph/uploads/" + location.rsplit("/", 1)[1]
+    assert names(requests.get(store_url, params={"graph": graph}, timeout=30)) == {"Alice"}
+
+
+def test_own_graph_store_urls_name_the_graph_of_their_path(direct: tuple[str, str],
+                                                            store_url: str) -> None:
+    """``?graph=`` of this service's ``/graph-store/<path>`` URL is the graph of <path>, for
+    every method; with a query string it is no such URL and names itself."""
+    url, iri = direct
+    put = requests.put(store_url, params={"graph": url}, data=BOB, headers=NTRIPLES, timeout=30)
+    assert put.status_code == 201, put.text
+    assert names(requests.get(url, timeout=30)) == {"Bob"}
+    assert names(requests.get(store_url, params={"graph": iri}, timeout=30)) == {"Bob"}
+    assert requests.head(store_url, params={"graph": url}, timeout=30).status_code == 200
+    assert requests.get(store_url, params={"graph": url + "?x"}, timeout=30).status_code == 404
+    deleted = requests.delete(store_url, params={"graph": url}, headers=AUTH, timeout=30)
+    assert deleted.status_code == 204
+    assert requests.get(url, timeout=30).status_code == 404
 
 
 def test_multipart_post_with_several_files(direct: tuple[str, str]) -> None:

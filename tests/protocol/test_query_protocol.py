@@ -265,3 +265,57 @@ def test_small_answers_have_a_content_length_and_large_ones_stream(sparql: str) 
     assert large.status_code == 200
     assert large.headers.get("Transfer-Encoding") == "chunked"
     assert len(list(csv.reader(io.StringIO(large.text)))) == 3001
+
+
+# -- graphs without triples, SILENT ------------------------------------------------------------
+def test_dataset_parameters_may_name_graphs_without_triples(sparql: str,
+                                                           fresh_graph: str) -> None:
+    """A graph the store does not hold is an empty graph (SPARQL 1.1 Protocol 2.1.4)."""
+    assert select(sparql, "SELECT * WHERE { ?s ?p ?o }",
+                  **{"default-graph-uri": fresh_graph}) == []
+    assert select(sparql, "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                  **{"named-graph-uri": fresh_graph}) == []
+    ask = requests.get(sparql, params={"query": "ASK { }", "default-graph-uri": fresh_graph},
+                       headers={"Accept": "application/sparql-results+json"}, timeout=30)
+    assert ask.status_code == 200 and ask.json()["boolean"] is True
+
+
+def test_using_graph_uri_may_name_the_graph_the_update_makes(sparql: str,
+                                                            fresh_graph: str) -> None:
+    made, copy = fresh_graph + "/made", fresh_graph + "/copy"
+    text = (f"INSERT DATA {{ GRAPH <{made}> {{ <{made}> <http://example.org/p> 1 }} }} ; "
+            f"INSERT {{ GRAPH <{copy}> {{ ?s ?p ?o }} }} WHERE {{ ?s ?p ?o }}")
+    response = update(sparql, text, **{"using-graph-uri": made})
+    assert response.status_code == 204, response.text
+    assert len(select(sparql, f"SELECT * WHERE {{ GRAPH <{copy}> {{ ?s ?p ?o }} }}")) == 1
+
+
+def test_drop_and_clear_of_a_graph_without_triples_are_204(sparql: str,
+                                                           fresh_graph: str) -> None:
+    for text in (f"DROP GRAPH <{fresh_graph}>", f"CLEAR GRAPH <{fresh_graph}>"):
+        assert update(sparql, text).status_code == 204, text
+    error(update(sparql, f"CREATE GRAPH <{fresh_graph}> ; CREATE GRAPH <{fresh_graph}>"), 400)
+    assert update(sparql, f"DROP GRAPH <{fresh_graph}>").status_code == 204
+
+
+def test_a_skipped_silent_service_says_so_from_the_cache_too(sparql: str) -> None:
+    text = "SELECT ?x WHERE { BIND(1 AS ?x) SERVICE SILENT <http://192.0.2.1/s> { ?a ?b ?c } }"
+    caches = []
+    for _ in range(2):  # the second answer comes from the response cache
+        response = requests.get(sparql, params={"query": text}, timeout=30,
+                                headers={"Accept": "application/sparql-results+json"})
+        assert response.status_code == 200, response.text
+        caches.append(response.headers.get("X-BorderKG-Cache"))
+        assert response.headers["X-BorderKG-Service-Skipped"] == "<http://192.0.2.1/s>"
+        assert response.json()["results"]["bindings"] == [
+            {"x": {"type": "literal", "value": "1",
+                   "datatype": "http://www.w3.org/2001/XMLSchema#integer"}}]
+    assert caches[1] == "hit", caches
+
+
+def test_a_skipped_silent_load_is_204_and_says_so(sparql: str, fresh_graph: str) -> None:
+    response = update(sparql, f"LOAD SILENT <http://192.0.2.1/d.ttl> INTO GRAPH <{fresh_graph}>")
+    assert response.status_code == 204, response.text
+    assert response.headers["X-BorderKG-Load-Skipped"] == "<http://192.0.2.1/d.ttl>"
+    assert select(sparql, f"SELECT * WHERE {{ GRAPH <{fresh_graph}> {{ ?s ?p ?o }} }}") == []
+    error(update(sparql, "LOAD <http://192.0.2.1/d.ttl>"), 403)

@@ -1,6 +1,8 @@
 """The query-safety policy, called directly: every syntax variant of SERVICE, LOAD and
-dataset clauses is refused, and the word SERVICE where it is not a keyword is not; the
-attacks once reported against the lexer stay refused (a few over HTTP too)."""
+dataset clauses that would reach outside is refused, and the word SERVICE where it is not
+a keyword is not; graphs without triples are empty graphs on the embedded stores; SILENT
+calls that are not allowed are skipped; the attacks once reported against the lexer stay
+refused (a few over HTTP too)."""
 from __future__ import annotations
 
 import socket
@@ -15,15 +17,18 @@ from graph.guard import (
     MAX_ELEMENTS,
     MAX_NESTING,
     admit,
+    admit_request,
     check_graph_iris,
     check_query,
     check_shape,
     check_update,
 )
 from graph.settings import load_settings
+from graph.silent import SKIPPED
 from graph.sparql_text import analyse
 from graph.store import OxigraphStore
 
+from ._oracle import Listener
 from .conftest import Endpoint, error_of
 
 OWN = "https://w3id.org/borderkg/graph/background"
@@ -31,7 +36,6 @@ P = "<http://example.org/p>"
 
 REFUSED_QUERIES = [
     "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }",
-    "SELECT * WHERE { SERVICE SILENT <http://127.0.0.1:9/> { ?s ?p ?o } }",
     "select * where { service <http://localhost/> { ?s ?p ?o } }",
     "SELECT * WHERE { SeRvIcE <file:///etc/passwd> { ?s ?p ?o } }",
     "SELECT * WHERE { SERVICE ?endpoint { ?s ?p ?o } }",
@@ -50,8 +54,7 @@ REFUSED_QUERIES = [
     "DESCRIBE ?s WHERE { SERVICE <http://127.0.0.1/> { ?s ?p ?o } }",
     "SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }",
     "SELECT * FROM NAMED <file:///etc/passwd> WHERE { GRAPH ?g { ?s ?p ?o } }",
-    "SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }",
-    f"SELECT * FROM <{OWN}> FROM <http://example.org/elsewhere> WHERE {{ ?s ?p ?o }}",
+    "SELECT * FROM <FILE:///etc/passwd> WHERE { ?s ?p ?o }",
     "PREFIX f: <file:///etc/> SELECT * FROM f:passwd WHERE { ?s ?p ?o }",
     # a name ended one character early once let \\' open a "string" hiding the SERVICE
     *(f"PREFIX p: <http://example.org/> SELECT * WHERE {{ ?s ?p p:a{c}\\' . "
@@ -74,7 +77,6 @@ REFUSED_QUERIES = [
 
 REFUSED_UPDATES = [
     "LOAD <file:///etc/passwd>",
-    "LOAD SILENT <file:///etc/passwd> INTO GRAPH <http://example.org/g>",
     "load <http://127.0.0.1:9/data.ttl>",
     "LOAD <https://example.org/data.ttl>",
     f"INSERT DATA {{ <http://a> {P} 1 }} ; LOAD <file:///etc/shadow>",
@@ -84,9 +86,46 @@ REFUSED_UPDATES = [
     f"INSERT {{ ?s {P} 1 }} USING <file:///etc/passwd> WHERE {{ ?s ?p ?o }}",
     f"INSERT {{ ?s {P} 1 }} USING NAMED <file:///etc/passwd> WHERE {{ ?s ?p ?o }}",
     f"WITH <file:///etc/passwd> INSERT {{ <http://a> {P} 1 }} WHERE {{ }}",
-    f"WITH <http://127.0.0.1/g> INSERT {{ <http://a> {P} 1 }} WHERE {{ }}",
     "PREFIX f: <file:///etc/> LOADf:passwd",
+    # a SERVICE inside a skipped SERVICE SILENT group is still decided on
+    f"INSERT {{ ?s {P} 1 }} WHERE {{ SERVICE SILENT <http://a.example/> "
+    "{ SERVICE <http://127.0.0.1/> { ?s ?p ?o } } }",
+]
+
+#: refused as written (``admit``), skipped by ``admit_request``: SILENT calls not allowed
+SKIPPED_QUERIES = [
+    "SELECT * WHERE { SERVICE SILENT <http://127.0.0.1:9/> { ?s ?p ?o } }",
+    "select * where { service silent <http://localhost/> { ?s ?p ?o } }",
+    "SELECT * WHERE { SERVICE SILENT <file:///etc/passwd> { ?s ?p ?o } }",
+    "PREFIX loop: <http://127.0.0.1/> SELECT * WHERE { SERVICE SILENT loop:sparql { ?s ?p ?o } }",
+    "BASE <http://169.254.169.254/> SELECT * WHERE { SERVICE SILENT <latest/meta-data> { } }",
+    "SELECT * WHERE { ?s ?p ?o OPTIONAL { SERVICE SILENT <http://10.0.0.1/> { ?s ?p ?x } } }",
+    "SELECT * WHERE { SERVICE SILENT # a comment\n <http://u@127.0.0.1/> { } }",
+    "ASK { SERVICE SILENT <http://127.0.0.1/> { ?s ?p ?o } }",
+]
+
+SKIPPED_UPDATES = [
+    "LOAD SILENT <file:///etc/passwd> INTO GRAPH <http://example.org/g>",
+    "LOAD SILENT <http://127.0.0.1:9/data.ttl>",
+    "PREFIX d: <http://127.0.0.1:9/> LOAD SILENT d:data.ttl INTO GRAPH d:g",
+    f"INSERT {{ ?s {P} 1 }} WHERE {{ SERVICE SILENT <http://127.0.0.1/> {{ ?s ?p ?o }} }}",
+]
+
+#: graphs that are not in the store: empty graphs on the embedded stores, refused on the
+#: remote store (whose engine may fetch them)
+ABSENT_GRAPH_QUERIES = [
+    "SELECT * FROM <http://127.0.0.1:9/data.ttl> WHERE { ?s ?p ?o }",
+    f"SELECT * FROM <{OWN}> FROM <http://example.org/elsewhere> WHERE {{ ?s ?p ?o }}",
+    "SELECT * FROM NAMED <http://example.org/g> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "PREFIX x: <http://127.0.0.1/> SELECT * FROMx:g WHERE { ?s ?p ?o }",
+    "SELECT * FROM <urn:x:empty> WHERE { ?s ?p ?o }",
+]
+
+ABSENT_GRAPH_UPDATES = [
+    f"WITH <http://127.0.0.1/g> INSERT {{ <http://a> {P} 1 }} WHERE {{ }}",
     f"PREFIX x: <http://127.0.0.1/> WITHx:g INSERT {{ <http://a> {P} 1 }} WHERE {{ }}",
+    f"INSERT {{ ?s {P} 1 }} USING <http://example.org/none> WHERE {{ ?s ?p ?o }}",
+    f"INSERT {{ ?s {P} 1 }} USING NAMED <http://example.org/none> WHERE {{ GRAPH ?g {{ }} }}",
 ]
 
 ALLOWED_QUERIES = [
@@ -170,9 +209,84 @@ def test_allow_list_is_exact_host_match(store: Any) -> None:
 
 
 def test_protocol_dataset_parameters(settings: Any, store: Any) -> None:
-    check_graph_iris("default-graph-uri", [OWN], settings, store)
-    with pytest.raises(Forbidden, match="never fetches"):
+    check_graph_iris("default-graph-uri", [OWN, "http://example.org/none"], settings, store)
+    with pytest.raises(Forbidden, match="file:"):
         check_graph_iris("named-graph-uri", [OWN, "file:///etc/passwd"], settings, store)
+    with pytest.raises(Forbidden, match="remote store"):
+        check_graph_iris("default-graph-uri", ["http://example.org/none"], settings,
+                         _RemoteStore())
+
+
+# -- graphs without triples ------------------------------------------------------------------
+@pytest.mark.parametrize("text", ABSENT_GRAPH_QUERIES)
+def test_a_graph_not_in_the_store_is_an_empty_graph(text: str, settings: Any,
+                                                    store: Any) -> None:
+    info = admit(text, "query", settings, store)
+    assert info.dataset and not any(store.contains_graph(iri) for _, iri in info.dataset
+                                    if iri != OWN)
+    rows = list(store.query(text))  # the engine answers: nothing matches in them
+    assert len(rows) == (1 if OWN in text else 0)  # (the one triple of OWN)
+
+
+@pytest.mark.parametrize("text", ABSENT_GRAPH_UPDATES)
+def test_an_update_may_name_a_graph_not_in_the_store(text: str, settings: Any) -> None:
+    store = OxigraphStore(None)
+    admit(text, "update", settings, store)
+    store.update(text)  # the engine runs it: WITH <new> INSERT makes the graph
+
+
+@pytest.mark.parametrize("text", ABSENT_GRAPH_QUERIES + ABSENT_GRAPH_UPDATES)
+def test_the_remote_store_refuses_graphs_it_does_not_hold(text: str, settings: Any) -> None:
+    """Another engine may fetch what a dataset clause names, so only its own graphs pass."""
+    kind = "update" if text in ABSENT_GRAPH_UPDATES else "query"
+    with pytest.raises(Forbidden, match="remote store") as caught:
+        admit(text, kind, settings, _RemoteStore())
+    assert caught.value.status == 403
+
+
+def test_the_remote_store_takes_with_of_a_new_project_graph(settings: Any) -> None:
+    admit(f"WITH <{OWN}/new> INSERT {{ <http://a> {P} 1 }} WHERE {{ }}", "update", settings,
+          _RemoteStore())
+
+
+def test_a_file_iri_the_store_holds_is_a_graph_name(settings: Any) -> None:
+    store = OxigraphStore(None)
+    store.update(f"INSERT DATA {{ GRAPH <file:///srv/g> {{ <http://a> {P} 1 }} }}")
+    admit("SELECT * FROM <file:///srv/g> WHERE { ?s ?p ?o }", "query", settings, store)
+    with pytest.raises(Forbidden, match="file:"):
+        admit("SELECT * FROM <file:///srv/other> WHERE { ?s ?p ?o }", "query", settings, store)
+
+
+@pytest.mark.parametrize("backend", ["memory", "disk"])
+def test_a_dataset_iri_is_never_fetched(backend: str, settings: Any,
+                                        tmp_path: Any) -> None:
+    """FROM, FROM NAMED, USING and the protocol's graphs naming a loopback listener: the
+    engine of both embedded stores answers from the (empty) graphs and never connects."""
+    listener = Listener()
+    store = OxigraphStore(None if backend == "memory" else tmp_path / "store")
+    try:
+        graph = listener.origin + "/x"
+        query = f"SELECT * FROM <{graph}> FROM NAMED <{graph}/n> WHERE {{ ?s ?p ?o }}"
+        admit(query, "query", settings, store)
+        assert list(store.query(query)) == []
+        assert list(store.query("SELECT * { ?s ?p ?o }", default_graphs=[graph],
+                                named_graphs=[graph])) == []
+        update = f"INSERT {{ <http://a> {P} 1 }} USING <{graph}> USING NAMED <{graph}> " \
+                 "WHERE { }"
+        admit(update, "update", settings, store)
+        store.update(update)
+        assert listener.hits == 0, listener.request_lines
+    finally:
+        store.close()
+        listener.close()
+
+
+def test_names_that_are_no_iri_are_400(settings: Any, store: Any) -> None:
+    for text in ("ASK FROM <g> {}", "SELECT * FROM <http://h/g\\u003E> {}",
+                 "SELECT * FROM <http://h/g> FROM NAMED <> {}"):
+        with pytest.raises(BadRequest, match="absolute IRI") as caught:
+            admit(text, "query", settings, store)
+        assert caught.value.status == 400
 
 
 @pytest.mark.parametrize("text", [
@@ -283,19 +397,22 @@ def test_relative_service_iris_resolve_before_the_allow_list(store: Any) -> None
 def test_a_relative_dataset_iri_is_refused_or_resolved(settings: Any) -> None:
     store = OxigraphStore(None)
     store.update("INSERT DATA { GRAPH <http://h/g> { <http://a> <http://b> 1 } }")
-    with pytest.raises(Forbidden, match="refused"):  # no base: the engine refuses <g> too
+    with pytest.raises(BadRequest, match="absolute IRI"):  # no base: the engine refuses it too
         admit("ASK FROM NAMED <g> {}", "query", settings, store)
     info = admit("ASK FROM NAMED <g> {}", "query", settings, store, base_iri="http://h/sparql")
     assert info.dataset == (("FROM NAMED", "http://h/g"),)
-    with pytest.raises(Forbidden, match="refused"):  # decodes to a '>' inside the IRI
+    with pytest.raises(BadRequest, match="absolute IRI"):  # decodes to a '>' inside the IRI
         admit("SELECT * FROM <http://h/g\\u003E> {}", "query", settings, store)
 
 
 def test_a_relative_dataset_iri_over_http(endpoint: Endpoint) -> None:
     with endpoint.intact():
-        response = endpoint.query("ASK FROM NAMED <g> {}")
-        assert response.status_code == 403, response.text
-        assert error_of(response)["iri"] == endpoint.url + "/g"
+        response = endpoint.query("SELECT * FROM <g> WHERE { ?s ?p ?o }")
+        assert response.status_code == 200, response.text
+        assert response.json()["results"]["bindings"] == []
+        refused = endpoint.query("SELECT * FROM <file:g> WHERE { ?s ?p ?o }")
+        assert refused.status_code == 403, refused.text
+        assert error_of(refused)["iri"] == "file:g"
 
 
 def test_hidden_nesting_is_refused_over_http_before_the_engine(endpoint: Endpoint) -> None:
@@ -323,3 +440,143 @@ def test_codepoint_escapes_are_refused_for_the_remote_store(text: str, settings:
     """An engine that decodes escapes before parsing would read another text."""
     with pytest.raises(BadRequest, match="escapes are refused"):
         admit(text, "query", settings, _RemoteStore())
+
+
+# -- SILENT calls, LOAD ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    """A loopback HTTP listener counting every connection (the engine must make none)."""
+    server = Listener()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("text", SKIPPED_QUERIES)
+def test_a_silent_service_that_is_not_allowed_is_skipped(text: str, settings: Any,
+                                                         store: Any) -> None:
+    with pytest.raises(Forbidden):  # as written, the call is refused
+        admit(text, "query", settings, store)
+    admitted = admit_request(text, "query", settings, store)
+    assert len(admitted.skipped_services) == 1 and not admitted.skipped_loads
+    assert admitted.info.services == (SKIPPED,) and not admitted.network
+    assert f"<{SKIPPED}>" in admitted.text
+    store.query(admitted.text)  # the engine parses and runs what the policy hands back
+
+
+def test_a_skipped_service_is_the_join_identity(settings: Any, store: Any,
+                                                listener: Listener) -> None:
+    """``SERVICE SILENT`` that fails yields one empty solution: the rows around it stay."""
+    hits = listener.hits
+    text = (f"PREFIX l: <{listener.origin}/> SELECT ?x WHERE {{ VALUES ?x {{ 1 2 }} "
+            "SERVICE SILENT l:sparql { ?x ?p ?o } }")
+    admitted = admit_request(text, "query", settings, store)
+    assert admitted.skipped_services == (f"{listener.origin}/sparql",)
+    rows = [s["x"].value for s in store.query(admitted.text)]  # type: ignore[union-attr]
+    assert sorted(rows) == ["1", "2"]
+    assert listener.hits == hits
+
+
+def test_a_skipped_service_group_is_still_parsed(settings: Any, store: Any) -> None:
+    """Only the target is replaced: a syntax error inside the group stays the engine's."""
+    text = "SELECT * WHERE { SERVICE SILENT <http://127.0.0.1:9/> { ?s ?p } }"
+    admitted = admit_request(text, "query", settings, store)
+    with pytest.raises(QuerySyntaxError):
+        store.query(admitted.text)
+
+
+def test_a_silent_service_to_an_allowed_host_is_called(store: Any) -> None:
+    allowing = load_settings({"store": "memory", "allowed_service_hosts": "127.0.0.1"},
+                             environ={})
+    text = "SELECT * WHERE { SERVICE SILENT <http://127.0.0.1:9/> { ?s ?p ?o } }"
+    admitted = admit_request(text, "query", allowing, store)
+    assert admitted.text == text and admitted.network and not admitted.skipped_services
+
+
+@pytest.mark.parametrize("text", ["SELECT * WHERE { SERVICE SILENT ?e { } }",
+                                  "PREFIX x: <http://127.0.0.1/> SELECT * WHERE { "
+                                  "SERVICE SILENTx:sparql { } }",
+                                  "SELECT * WHERE { SERVICE SILENT u:x { } }"])
+def test_what_silent_cannot_name_is_left_to_the_policy(text: str, settings: Any,
+                                                       store: Any) -> None:
+    """A variable endpoint, a run-together SILENT or an undeclared prefix is not skipped."""
+    with pytest.raises(Forbidden):
+        admit_request(text, "query", settings, store)
+
+
+@pytest.mark.parametrize("text", SKIPPED_UPDATES)
+def test_a_silent_load_that_is_not_allowed_is_skipped(text: str, settings: Any,
+                                                      listener: Listener) -> None:
+    store = OxigraphStore(None)
+    hits = listener.hits
+    admitted = admit_request(text.replace("http://127.0.0.1:9", listener.origin), "update",
+                             settings, store)
+    assert admitted.skipped_loads or admitted.skipped_services
+    assert not admitted.network
+    store.update(admitted.text)
+    assert store.count() == 0 and listener.hits == hits
+
+
+def test_load_needs_an_allowed_host(store: Any, listener: Listener) -> None:
+    allowing = load_settings({"store": "memory", "allowed_load_hosts": "127.0.0.1"},
+                             environ={})
+    text = f"LOAD <{listener.origin}/data.ttl> INTO GRAPH <http://example.org/g>"
+    admitted = admit_request(text, "update", allowing, store)
+    assert admitted.text == text and admitted.network
+    assert admit_request(f"LOAD SILENT <{listener.origin}/d>", "update", allowing,
+                         store).network  # allowed: called, not skipped
+    for source in ("http://sub.127.0.0.1/d", "http://u@127.0.0.1/d", "file:///etc/passwd",
+                   "ftp://127.0.0.1/d", "http://localhost/d"):
+        with pytest.raises(Forbidden, match="allowed_load_hosts|http and https|user"):
+            admit(f"LOAD <{source}>", "update", allowing, store)
+    with pytest.raises(Forbidden, match="allowed_service_hosts"):  # one list per keyword
+        admit(f"SELECT * {{ SERVICE <{listener.origin}/> {{ }} }}", "query", allowing, store)
+
+
+#: W3C syntax-update-1 texts with LOAD the engine cannot parse (tests 41, 47, 48, 49)
+UNPARSABLE_LOADS = {
+    "LOAD ;": (1, 7),
+    "CREATE GRAPH <g>\nLOAD <remote> INTO GRAPH <g>": (2, 1),
+    "CREATE GRAPH <g>\n;;\nLOAD <remote> INTO GRAPH <g>": (3, 5),
+    "CREATE GRAPH <g>\n;\nLOAD <remote> INTO GRAPH <g>\n;;": (4, 3),
+    "PREFIX : <http://example/> LOAD SILENT :x ; ;": (1, 46),
+}
+#: W3C syntax-update-1 texts with LOAD that parse (tests 1, 2, 3, 4, 37)
+PARSABLE_LOADS = [
+    "BASE <http://example/base#>\nPREFIX : <http://example/>\nLOAD <http://example.org/faraway>",
+    "# Comment\nBASE <http://example/base#>\n# Comment\nPREFIX : <http://example/>\n# Comment\n"
+    "LOAD <http://example.org/faraway>\n# Comment",
+    "LOAD <http://example.org/faraway> ;",
+    "LOAD <http://example.org/faraway> INTO GRAPH <localCopy>",
+    "CREATE GRAPH <g> ;\nLOAD <remote> INTO GRAPH <g> ;",
+]
+
+
+@pytest.mark.parametrize("text", UNPARSABLE_LOADS)
+def test_a_load_the_engine_cannot_parse_is_400(text: str, settings: Any, store: Any) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        admit_request(text, "update", settings, store, base_iri="http://example/")
+    engine = Store()
+    with pytest.raises(SyntaxError, match=r"at {}:{}:".format(*UNPARSABLE_LOADS[text])):
+        engine.update(text, base_iri="http://example/")  # the engine's own location
+    assert (caught.value.details["line"], caught.value.details["column"]) == \
+        UNPARSABLE_LOADS[text]
+
+
+@pytest.mark.parametrize("text", PARSABLE_LOADS)
+def test_a_load_that_parses_is_refused(text: str, settings: Any, store: Any) -> None:
+    with pytest.raises(Forbidden, match="LOAD is disabled") as caught:
+        admit_request(text, "update", settings, store, base_iri="http://example/")
+    assert caught.value.status == 403
+
+
+def test_the_parse_check_runs_none_of_the_operations(settings: Any, listener: Listener,
+                                                     tmp_path: Any) -> None:
+    """A refused update is parsed by the engine, but none of its operations is run: no
+    connection to the listener, no graph made in any store."""
+    store = OxigraphStore(None)
+    hits = listener.hits
+    text = (f"INSERT DATA {{ <http://a> {P} 1 }} ; LOAD <{listener.origin}/x> ; "
+            f"INSERT {{ <http://a> {P} 2 }} WHERE {{ SERVICE <{listener.origin}/s> {{ }} }}")
+    with pytest.raises(Forbidden):
+        admit_request(text, "update", settings, store)
+    assert listener.hits == hits and store.count() == 0
