@@ -1,7 +1,7 @@
 """The servers the W3C suite runs against, all on loopback and all starting empty.
 
 * ``borderkg serve --empty`` with ``default_graph_union = false`` (the W3C dataset:
-  the default graph is only the default graph) and SERVICE allowed to 127.0.0.1;
+  the default graph is only the default graph) and SERVICE and LOAD allowed to 127.0.0.1;
 * ``borderkg serve --empty`` in its default configuration (union default graph, SERVICE
   refused), because that is what users get; ``BORDERKG_W3C_DEFAULT_CONFIG=0`` leaves it out;
 * ``oxigraph serve`` (in memory, no union default graph), the reference;
@@ -89,7 +89,8 @@ def w3c_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         return tmp_path_factory.mktemp(f"w3c-{name}")
 
     strict = {"BORDERKG_DEFAULT_GRAPH_UNION": "false",
-              "BORDERKG_ALLOWED_SERVICE_HOSTS": "127.0.0.1"}
+              "BORDERKG_ALLOWED_SERVICE_HOSTS": "127.0.0.1",
+              "BORDERKG_ALLOWED_LOAD_HOSTS": "127.0.0.1"}
     starts: dict[str, Callable[[], Running]] = {
         JUDGED: lambda: borderkg(JUDGED, root("strict"), strict),
         REFERENCE: lambda: oxigraph(REFERENCE, root("oxigraph")),
