@@ -30,10 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad
-from rdflib import Literal as RdfLiteral
 
 from .. import ids
-from ..intervals import fiscal_year_iri, interval_triples, month_iri
 from ..store import Store
 from .common import (
     BKG,
@@ -129,6 +127,11 @@ class Rows:
     """Turns checked rows into quads, minting each code's resource once."""
 
     def __init__(self, variant: Variant) -> None:
+        # graph.intervals brings rdflib: imported only when rows are read, so a file
+        # found unchanged is answered without loading it
+        from ..intervals import fiscal_year_iri, month_iri
+
+        self.fiscal_year_iri, self.month_iri = fiscal_year_iri, month_iri
         self.variant = variant
         self.graph = NamedNode(GRAPH)
         self.nodes = NodeCache()
@@ -182,7 +185,7 @@ class Rows:
                             "a non-negative integer")
         fy = int(year.group(1))
         calendar_year = fy - 1 if month >= 10 else fy
-        fy_iri, month_node = fiscal_year_iri(fy), month_iri(calendar_year, month)
+        fy_iri, month_node = self.fiscal_year_iri(fy), self.month_iri(calendar_year, month)
         self.periods.update((fy_iri, month_node))
         return self.nodes[fy_iri], self.nodes[month_node], int(count_text)
 
@@ -223,6 +226,8 @@ class Rows:
 
     def extra_quads(self) -> Iterator[Quad]:
         """Minted codes, the citizenship scheme and the OWL-Time description of periods."""
+        from ..intervals import interval_triples
+
         for quads in self.minted.values():
             yield from quads
         scheme = term(ids.thing("citizenship", "scheme"))
@@ -234,6 +239,8 @@ class Rows:
 
 def rdflib_quads(triples: Iterator[tuple], graph: NamedNode) -> Iterator[Quad]:
     """rdflib triples (from ``graph.intervals``) as pyoxigraph quads."""
+    from rdflib import Literal as RdfLiteral
+
     for s, p, o in triples:
         obj: Literal | NamedNode
         if isinstance(o, RdfLiteral):
@@ -245,16 +252,22 @@ def rdflib_quads(triples: Iterator[tuple], graph: NamedNode) -> Iterator[Quad]:
         yield Quad(NamedNode(str(s)), NamedNode(str(p)), obj, graph)
 
 
+def read_header(path: Path) -> list[str]:
+    """The first row of the table at ``path`` (refused when there is none)."""
+    with open_table(path) as handle:
+        header = next(table_rows(csv.reader(handle), path), None)
+    if header is None:
+        raise row_error(path, 1, "the file is empty")
+    return header
+
+
 class Reader:
     """The rows of one file, checked and turned into quads as they are read (streamed:
     a file far larger than the table CBP publishes needs no list of its quads)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        with open_table(path) as handle:
-            header = next(table_rows(csv.reader(handle), path), None)
-        if header is None:
-            raise row_error(path, 1, "the file is empty")
+        header = read_header(path)
         self.variant = detect_variant(header, path)
         self.columns = [h.strip() for h in header]
         self.rows = Rows(self.variant)
@@ -297,14 +310,14 @@ def import_cbp(store: Store, path: Path, progress: bool | None = None,
     path = Path(path)
 
     def run() -> ImportReport:
-        reader = Reader(path)
-        variant, graph = reader.variant, NamedNode(GRAPH)
+        variant, graph = detect_variant(read_header(path), path), NamedNode(GRAPH)
         details = {"variant": variant.name, "provenance_graph": PROVENANCE_GRAPH}
         sha = file_sha256(path)
         previous = previous_import(store, IMPORTER, sha, variant.dataset, GRAPH)
         if previous is not None:
             return unchanged_report(path, sha, variant.dataset, GRAPH, IMPORTER, previous,
                                     **details)
+        reader = Reader(path)
         existed = already_imported(store, IMPORTER, sha)
         tail: list[Quad] = []
 

@@ -17,7 +17,6 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Quad
 
 from .. import ids
-from ..intervals import fiscal_year_iri, month_iri
 from ..store import Store
 from .cbp import rdflib_quads
 from .common import (
@@ -88,6 +87,8 @@ def _sector_quads(sectors: list[str], graph: NamedNode) -> list[Quad]:
 def read_table(path: Path, progress: ImportProgress | None = None
                ) -> tuple[list[Quad], set[str], list[str], int]:
     """Observation quads, periods used, sector columns and row count; all rows checked."""
+    from ..intervals import fiscal_year_iri, month_iri  # rdflib: only when rows are read
+
     graph, nodes = NamedNode(GRAPH), NodeCache()
     p = {name: NamedNode(BKG + name) for name in
          ("fiscalYear", "month", "borderPatrolSector", "component", "encounterCount")}
