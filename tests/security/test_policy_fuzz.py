@@ -31,7 +31,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -272,7 +271,7 @@ def test_policy_fuzz_allow_list(world: World, vocabulary: Vocabulary) -> None:
 
 # --- the detectors themselves, and the known attacks ------------------------------------------
 
-def test_detectors_see_the_engine_reach_out(world: World, tmp_path: Path) -> None:
+def test_detectors_see_the_engine_reach_out(world: World) -> None:
     """Unguarded, the engine does connect to the listener, a worker's open of a canary file
     is counted and a segmentation fault is a crash: the invariants can fail."""
     hits, opens = world.listener.hits, world.canary.opens
@@ -333,9 +332,9 @@ def test_the_generators_write_attacks_that_work(world: World, vocabulary: Vocabu
         assert judge.hits > 10 and len(planted) > 10, judge.explain()
 
 
-def known_attacks(origin: str) -> dict[str, tuple[Kind, str, str]]:
+def known_attacks(origin: str, canary: str) -> dict[str, tuple[Kind, str, str]]:
     """name: (kind, text, clause planted in a real position)."""
-    ns = f"PREFIX ex: <{origin}/ns/> "
+    ns = f"PREFIX ex: <{origin}/ns/> PREFIX lo: <{origin}/> "
     service = f"SERVICE <{origin}/hidden> {{ }}"
     attacks: dict[str, tuple[Kind, str, str]] = {
         f"name-{name}": ("query", f"{ns}SELECT * WHERE {{ {{ ?s ?p ex:{name}\\' }} UNION "
@@ -354,16 +353,27 @@ def known_attacks(origin: str) -> dict[str, tuple[Kind, str, str]]:
                                             f"{{ {service} }} #'\n}}", service),
         "update-name-load": ("update", f"{ns}INSERT DATA {{ ex:s ex:p ex:a\u00b7\\' }} ; "
                                        f"LOAD <{origin}/data.ttl> #'\n", ""),
+        "name-\u00c0-join": ("query", f"{ns}SELECT * WHERE {{ {{ ?s ?p ex:\u00c0\\' }} "
+                                      f"SERVICE <{origin}/> {{ }} #'\n}}", "SERVICE"),
+        "run-together": ("query", f"{ns}SELECT * {{ SERVICElo:x {{ }} }}", "SERVICElo:x"),
+        "run-together-silent": ("query", f"{ns}SELECT * {{ SERVICESILENTlo:x {{ }} }}",
+                                "SERVICESILENTlo:x"),
+        "comment-cr": ("query", f"SELECT * {{ # x\r SERVICE <{origin}/cr> {{ }} }}", "SERVICE"),
+        "from-file": ("query", f"SELECT * FROM <{canary}> WHERE {{ }}", "FROM <file:...>"),
+        "load-file": ("update", f"LOAD <{canary}>", "LOAD <file:...>"),
+        "using-file-run-together": ("update", f"PREFIX fs: <{canary.rsplit('/', 1)[0]}/> "
+                                              "INSERT { <urn:s> <urn:p> 1 } USINGfs:canary.ttl "
+                                              "WHERE { }", "USING fs:"),
     })
     return attacks
 
 
-ATTACK_NAMES = list(known_attacks("http://127.0.0.1:1"))
+ATTACK_NAMES = list(known_attacks("http://127.0.0.1:1", "file:///canary.ttl"))
 
 
 @pytest.mark.parametrize("name", ATTACK_NAMES)
 def test_known_attack(world: World, name: str) -> None:
-    kind, text, planted = known_attacks(world.listener.origin)[name]
+    kind, text, planted = known_attacks(world.listener.origin, world.canary.iris[0])[name]
     judge = Judge(world, f"known {name}")
     judge(kind, text, planted)
     judge.finish()
