@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .admission import ClientGate, ClientLimiter, NetworkRouter
-from .build import build, find_article, is_built
+from .build import ensure_seed
 from .cache import CachingExecutor
 from .errors import BorderKGError, ConfigError
 from .executor import InProcessExecutor, SnapshotPoolExecutor
@@ -47,9 +47,10 @@ class Service:
         store = store or open_store(settings)
         if settings.load:
             preload(store, settings.load)
-        if build_if_empty and not is_built(store):
-            report = build(store, find_article(settings.article))
-            log.info("built seed graph: %d quads from %s", report.total, report.article)
+        if build_if_empty:
+            report = ensure_seed(store, settings.article)  # partial without the article
+            if report is not None:
+                log.info("built seed graph: %d quads from %s", report.total, report.article)
         return cls(settings, store, build_executor(settings, store))
 
     def update(self, text: str, base_iri: str | None = None, network: bool = False) -> None:

@@ -109,9 +109,10 @@ STORE_SETTINGS = ("data_dir", "store", "remote_query_url", "remote_update_url",
 
 
 def open_configured_store(settings: Settings) -> Any:
-    from graph.store import open_store
+    """The configured store; a disk store a running server holds is one line naming it."""
+    from graph.store_lock import open_store_explained
 
-    return open_store(settings)
+    return open_store_explained(settings)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -74,12 +74,11 @@ def with_projection(func: Callable[..., Any]) -> Callable[..., Any]:
             classes: tuple[str, ...], include: tuple[str, ...], collapse_observations: bool,
             fmt: str, **kwargs: Any) -> None:
         from graph.analysis import ProjectionOptions, project
-        from graph.build import build, find_article, is_built
+        from graph.build import ensure_seed
 
         store = open_configured_store(settings)
         try:
-            if not is_built(store):
-                build(store, find_article(settings.article))
+            ensure_seed(store, settings.article)
             choice: Any = graphs[0] if len(graphs) == 1 and ":" not in graphs[0] else (
                 tuple(graphs) or "all")
             options = ProjectionOptions(graphs=choice, predicates=predicates or None,
