@@ -197,6 +197,35 @@ def engine_error(exc: BaseException, text: str, kind: Kind,
     return BadRequest(f"invalid query: {exc}" if kind == "query" else f"update failed: {exc}")
 
 
+#: how the engine refuses a function IRI it does not implement
+_UNKNOWN_FUNCTION = re.compile(r"The custom function <([^>]*)> is not supported")
+#: most distinct unknown functions one query may call
+MAX_UNKNOWN_FUNCTIONS = 32
+
+
+def _no_value(*_args: Any) -> None:
+    """An unknown function's value: none (an evaluation error, so the variable it would
+    bind stays unbound, as SPARQL 1.1 section 17.3 prescribes)."""
+    return None
+
+
+def _with_unknown_functions(run: Any, sparql: str, kwargs: dict[str, Any]) -> Any:
+    """``run(sparql, **kwargs)``; a call of a function IRI the engine does not implement
+    is an evaluation error (unbound), not a refusal of the whole query as the engine
+    makes it: each such IRI is given a function without a value and the query retried."""
+    unknown: dict[NamedNode, Any] = {}
+    while True:
+        try:
+            if unknown:
+                return run(sparql, **kwargs, custom_functions=unknown)
+            return run(sparql, **kwargs)
+        except RuntimeError as exc:
+            match = _UNKNOWN_FUNCTION.fullmatch(str(exc))
+            if match is None or len(unknown) >= MAX_UNKNOWN_FUNCTIONS:
+                raise
+            unknown[NamedNode(match.group(1))] = _no_value
+
+
 def _has_from(sparql: str) -> bool:
     from .sparql_text import analyse
 
@@ -263,7 +292,7 @@ class OxigraphStore(Store):
         if named_graphs is not None:
             kwargs["named_graphs"] = [NamedNode(g) for g in named_graphs]
         try:
-            result = self._store.query(sparql, **kwargs)
+            result = _with_unknown_functions(self._store.query, sparql, kwargs)
             # SERVICE is called while rows are read: settle now, while a failure has a name
             return settled(result) if remote_calls(sparql, "query", base_iri) else result
         except ENGINE_FAILURES as exc:
