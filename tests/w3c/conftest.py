@@ -97,7 +97,11 @@ def w3c_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         "endpoint-1": lambda: oxigraph("endpoint-1", root("endpoint1")),
         "endpoint-2": lambda: oxigraph("endpoint-2", root("endpoint2"))}
     if DEFAULT_CONFIG:
-        starts[DEFAULT] = lambda: borderkg(DEFAULT, root("default"), {})
+        # the default configuration, with the documented settings that turn SERVICE and
+        # LOAD on (refused by default, which the suite would count as failures)
+        starts[DEFAULT] = lambda: borderkg(DEFAULT, root("default"), {
+            "BORDERKG_ALLOWED_SERVICE_HOSTS": "127.0.0.1",
+            "BORDERKG_ALLOWED_LOAD_HOSTS": "127.0.0.1"})
     started = start_all(starts)
     try:
         targets = [started[name].target for name in (JUDGED, DEFAULT, REFERENCE)
