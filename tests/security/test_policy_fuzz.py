@@ -29,32 +29,31 @@ Each family prints one line (``policy fuzz <family>: N cases, A admitted, ...``)
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from pyoxigraph import RdfFormat
 
-from graph.guard import admit
-from graph.settings import load_settings
 from graph.sparql_text import Kind
-from graph.store import OxigraphStore
 from tests.conftest import report_family
 
-from ._oracle import Canary, EnginePool, Judge, Listener, World, base_quads
+from ._oracle import Judge, World
 from ._sparql_gen import CODEPOINT_FORMS, Gen, Text, Vocabulary
+from ._watchers import Canary, Listener
+from ._workers import ALLOWED_HOST, WorkerPool, base_quads
 
 TOTAL_CASES = int(os.environ.get("BORDERKG_POLICY_FUZZ_CASES", "10000"))
 #: each family's share of TOTAL_CASES
-SHARES = {"queries": 0.37, "updates": 0.27, "codepoint-escape": 0.24, "hidden-nesting": 0.06,
-          "allow-list": 0.06}
+SHARES = {"queries": 0.34, "updates": 0.25, "codepoint-escape": 0.23, "hidden-nesting": 0.06,
+          "allow-list": 0.06, "request-path": 0.06}
+#: the policy's entry point and settings for each family (by default ``admit``, SERVICE
+#: and LOAD allowed nowhere): the service's /sparql asks ``admit_request``, which points
+#: SERVICE SILENT and LOAD SILENT calls it would refuse at an unreachable IRI instead
+ENTRY = {"allow-list": ("admit", "allow-localhost"), "request-path": ("admit_request", "default")}
 #: pytest-timeout's limit for one family: generous for the default size, scaled for long runs
 FAMILY_TIMEOUT = max(300, int(TOTAL_CASES * 0.05))
-#: the one host the allow-list family's policy allows SERVICE to call
-ALLOWED_HOST = "localhost"
 
 
 # --- the families' strategies -----------------------------------------------------------------
@@ -184,16 +183,11 @@ def _nested(gen: Gen, n: int) -> Text:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     listener = Listener()
     canary = Canary(tmp_path_factory.mktemp("policy-fuzz") / "canary")
-    namespace = listener.origin + "/ns/"
-    pool = EnginePool(namespace, listener.origin + "/sparql")
+    pool = WorkerPool(listener.origin + "/ns/", listener.origin + "/sparql")
     listener.hooks.append(pool.suspect_recent)
     canary.hooks.append(pool.suspect_recent)
-    store = OxigraphStore(None)
-    store.load(f"<{namespace}s> <{namespace}p> <{namespace}o> <{namespace}graph/one> .\n",
-               RdfFormat.N_QUADS)
-    settings_ = load_settings({"store": "memory", "iri_base": namespace + "own/"}, environ={})
     try:
-        yield World(settings_, store, listener.origin + "/sparql", listener, canary, pool)
+        yield World(listener.origin + "/sparql", listener, canary, pool)
     finally:
         pool.close()
         canary.close()
@@ -207,7 +201,7 @@ def vocabulary(world: World) -> Vocabulary:
 
 
 def run_family(world: World, family: str, strategy: st.SearchStrategy[Text], quota: int,
-               policy: Callable[..., object] = admit) -> Judge:
+               policy: str = "admit", profile: str = "default") -> Judge:
     """Feed ``quota`` distinct texts from ``strategy`` to a judge of ``policy``.
 
     Hypothesis repeats a text when it varies a choice the text does not show; a repeat is
@@ -215,7 +209,7 @@ def run_family(world: World, family: str, strategy: st.SearchStrategy[Text], quo
     and a replay that the first run accepted must be accepted again), and sessions run
     until the quota of distinct texts is met.
     """
-    judge = Judge(world, family, policy)
+    judge = Judge(world, family, policy, profile)
     seen: set[int] = set()
 
     def one(generated: Text) -> None:
@@ -239,14 +233,16 @@ def run_family(world: World, family: str, strategy: st.SearchStrategy[Text], quo
 
 
 BUILDERS = {"queries": queries, "updates": updates, "codepoint-escape": codepoint_escaped,
-            "hidden-nesting": hidden_nesting, "allow-list": allow_list}
+            "hidden-nesting": hidden_nesting, "allow-list": allow_list,
+            "request-path": lambda v: st.one_of(queries(v), updates(v))}
 
 
 @pytest.mark.timeout(FAMILY_TIMEOUT)
 @pytest.mark.parametrize("family", [f for f in SHARES if f != "allow-list"])
 def test_policy_fuzz(world: World, vocabulary: Vocabulary, family: str) -> None:
     quota = max(1, round(TOTAL_CASES * SHARES[family]))
-    judge = run_family(world, family, BUILDERS[family](vocabulary), quota)
+    policy, profile = ENTRY.get(family, ("admit", "default"))
+    judge = run_family(world, family, BUILDERS[family](vocabulary), quota, policy, profile)
     report_family(judge.summary())
     assert judge.clean, judge.explain()
 
@@ -255,13 +251,11 @@ def test_policy_fuzz(world: World, vocabulary: Vocabulary, family: str) -> None:
 def test_policy_fuzz_allow_list(world: World, vocabulary: Vocabulary) -> None:
     """With ``allowed_service_hosts = localhost``, the engine calls localhost and nothing
     else: a call whose ``Host`` is another host (127.0.0.1 here) is a hit."""
-    allowing = load_settings({"store": "memory", "iri_base": vocabulary.namespace + "own/",
-                              "allowed_service_hosts": [ALLOWED_HOST]}, environ={})
     world.listener.allowed = {ALLOWED_HOST}
     try:
         quota = max(1, round(TOTAL_CASES * SHARES["allow-list"]))
-        judge = run_family(replace(world, settings=allowing), "allow-list",
-                           allow_list(vocabulary), quota)
+        judge = run_family(world, "allow-list", allow_list(vocabulary), quota,
+                           *ENTRY["allow-list"])
     finally:
         world.listener.allowed = set()
     report_family(judge.summary())
@@ -275,26 +269,23 @@ def test_detectors_see_the_engine_reach_out(world: World) -> None:
     """Unguarded, the engine does connect to the listener, a worker's open of a canary file
     is counted and a segmentation fault is a crash: the invariants can fail."""
     hits, opens = world.listener.hits, world.canary.opens
-    service = world.pool.control("query", f"SELECT * {{ SERVICE <{world.listener.origin}/> {{}} }}")
-    load = world.pool.control("update", f"LOAD <{world.listener.origin}/data.ttl>")
-    assert (service.status, load.status) == ("error", "error"), (service, load)
+    origin = world.listener.origin
+    service = world.pool.control("query", f"SELECT * {{ SERVICE <{origin}/> {{}} }}")
+    load = world.pool.control("update", f"LOAD <{origin}/data.ttl>")
+    assert [o and o.status for o in (service, load)] == ["error", "error"], (service, load)
     assert world.listener.hits == hits + 2
     world.pool.control("open", str(world.canary.directory / "canary.ttl"))
     world.canary.settle()
     assert world.canary.opens == opens + 1
-    assert world.pool.control("crash").status == "crash"
-    assert world.pool.control("query", "ASK {}").status == "answer"  # the worker was replaced
-
-
-def admit_everything(*_args: object, **_kwargs: object) -> None:
-    """A policy that admits every text: what the judge sees when nothing guards the engine."""
+    crash, after = world.pool.control("crash"), world.pool.control("query", "ASK {}")
+    assert [o and o.status for o in (crash, after)] == ["crash", "answer"]  # replaced
 
 
 def test_the_judge_catches_what_an_open_policy_lets_through(world: World) -> None:
     """Without the guard, SERVICE and LOAD reach the listener, deep nesting crashes a worker
     and a planted FROM is reported: each invariant can fail, and names its input."""
     origin, canary = world.listener.origin, world.canary.iris[0]
-    judge = Judge(world, "open policy", admit_everything)
+    judge = Judge(world, "open policy", "open")
     judge("query", f"SELECT * {{ SERVICE <{origin}/open> {{ }} }}")
     judge("update", f"LOAD <{origin}/open.ttl>")
     judge("query", "SELECT * WHERE " + "{" * 5000 + "}" * 5000)
@@ -302,15 +293,15 @@ def test_the_judge_catches_what_an_open_policy_lets_through(world: World) -> Non
     judge("query", "SELECT * WHERE { ?s ?p ?o }")
     judge.finish()
     assert (judge.hits, judge.outcomes.get("crash")) == (2, 1), judge.explain()
+    reached = "the engine connected to the listener or opened a canary file"
     assert sorted(f.what.split(" (")[0].split(" <")[0] for f in judge.failures) == [
-        "admitted 'FROM", "engine crash", "the engine connected to the listener",
-        "the engine connected to the listener"], judge.explain()
+        "admitted 'FROM", "engine crash", reached, reached], judge.explain()
 
 
 def test_the_listener_tells_the_allowed_host_from_others(world: World) -> None:
     """A call to the allowed host is counted apart; one to 127.0.0.1 is still a hit."""
     port = world.listener.port
-    judge = Judge(world, "open policy, allowed host", admit_everything)
+    judge = Judge(world, "open policy, allowed host", "open")
     world.listener.allowed = {ALLOWED_HOST}
     try:
         judge("query", f"SELECT * {{ SERVICE <http://{ALLOWED_HOST}:{port}/> {{ }} }}")
@@ -327,7 +318,7 @@ def test_the_generators_write_attacks_that_work(world: World, vocabulary: Vocabu
     plant clauses the engine parses: the fuzz families test something."""
     for family in ("queries", "updates"):
         judge = run_family(world, f"open {family}", BUILDERS[family](vocabulary), 150,
-                           admit_everything)
+                           policy="open")
         planted = [f for f in judge.failures if f.what.startswith("admitted")]
         assert judge.hits > 10 and len(planted) > 10, judge.explain()
 
@@ -378,6 +369,17 @@ def test_known_attack(world: World, name: str) -> None:
     judge(kind, text, planted)
     judge.finish()
     assert judge.clean, judge.explain()
+
+
+def test_the_request_path_runs_silent_calls_without_reaching_out(world: World) -> None:
+    """``admit_request`` admits SERVICE SILENT and LOAD SILENT to a refused target by
+    rewriting them; the engine runs the rewritten text and reaches nothing."""
+    origin = world.listener.origin
+    judge = Judge(world, "request path", "admit_request")
+    judge("query", f"SELECT * {{ SERVICE SILENT <{origin}/s> {{ }} }}", "SERVICE SILENT")
+    judge("update", f"LOAD SILENT <{origin}/d.ttl>", "LOAD SILENT")
+    judge.finish()
+    assert (judge.admitted, judge.rewritten) == (2, 2) and judge.clean, judge.explain()
 
 
 def test_the_worker_data_matches_the_policy_store(world: World) -> None:
