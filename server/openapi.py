@@ -129,7 +129,8 @@ def _linked_data_paths() -> dict[str, Any]:
                                      RDF_CONTENT),
         "/dump.nq.gz": _simple("The whole dataset as gzipped N-Quads", "linked data", [],
                                {"application/gzip": {"schema": {"type": "string",
-                                                                "format": "binary"}}}),
+                                                                "format": "binary"}},
+                                "application/n-quads": {"schema": {"type": "string"}}}),
     }
 
 
