@@ -252,8 +252,11 @@ def engine_term(term: Any) -> Any:
 
 
 def numeric_value(datatype: str, text: str) -> Any:
+    """The value of a number the engine returns. A sign and its digits are two tokens
+    with whitespace (even a comment) between them allowed, and the engine keeps that
+    whitespace in the lexical form (``"- 0"``): the value is what is compared."""
     kind = {XSD + "double": float, XSD + "decimal": Decimal, XSD + "integer": int}[datatype]
-    return kind(text)
+    return kind(re.sub(r"\s+|#[^\n\r]*", "", text))
 
 
 # -- families ---------------------------------------------------------------------------------
