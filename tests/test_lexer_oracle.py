@@ -213,6 +213,11 @@ def terms(toks: tuple[Token, ...], start: int) -> tuple[list[Any], int]:
             out.append(("iri", expand(token)))
         elif token.kind == "number":
             out.append(("number", *numeric(token.text)))
+        elif token.text in "+-" and token.kind == "punct" and toks[i + 1].kind == "number":
+            # a signed number is two tokens to the lexer, one term to the engine
+            datatype, value = numeric(toks[i + 1].text)
+            out.append(("number", datatype, -value if token.text == "-" else value))
+            i += 1
         elif token.upper in ("TRUE", "FALSE"):
             out.append(("literal", token.text, None, XSD + "boolean"))
         elif token.upper == "UNDEF":
