@@ -290,6 +290,10 @@ def test_prefixed_names_expand_as_the_engine_expands_them(engine: Engine, local:
     assert toks is not None, f"the engine parses what the lexer refuses: {text!r}"
     opening = next(i for i, t in enumerate(toks) if t.text == "(")
     names = [t for t in toks[opening:] if t.kind == "pname"]
+    if not outcome.rows or outcome.rows[0][0] is None:
+        # the engine read an expression (``p: - 0``), so the lexer must not see one name
+        assert [t.text for t in names] != [f"p:{local}"], text
+        return
     assert [t.text for t in names] == [f"p:{local}"], text
     assert expand(names[0]) == outcome.rows[0][0].value
 
