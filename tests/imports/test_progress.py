@@ -24,6 +24,8 @@ from tests.conftest import CBP_STATE_CSV, USBP_MONTHLY
 DATA = Path(__file__).parent / "data"
 OBSERVATIONS = (f"SELECT (COUNT(?o) AS ?n) WHERE {{ GRAPH <{GRAPH}> "
                 "{ ?o a <http://purl.org/linked-data/cube#Observation> } }")
+#: rows of the real table the observer test imports
+ROWS = 5_000
 #: "[00:25<00:00" in a tqdm line: the bar's elapsed minutes and seconds
 ELAPSED = re.compile(r"\[(\d+):(\d\d)<")
 
@@ -48,18 +50,23 @@ def test_writing_reaches_100_percent_only_when_the_store_holds_every_quad(
         held = len(store.engine) if phase == "writing" else None
         events.append((phase, done, total, held))
 
+    # the real table's first rows (the whole table is imported by the CLI test below)
+    sample = tmp_path / "cbp-head.csv"
+    with CBP_STATE_CSV.open(encoding="utf-8") as source:
+        sample.write_text("".join(line for _, line in zip(range(ROWS + 1), source)),
+                          encoding="utf-8")
     try:
-        report = import_cbp(store, CBP_STATE_CSV, progress=False, observe=observe)
+        report = import_cbp(store, sample, progress=False, observe=observe)
         reading = [e for e in events if e[0] == "reading"]
         writing = [e for e in events if e[0] == "writing"]
-        size = CBP_STATE_CSV.stat().st_size
+        size = sample.stat().st_size
         assert events.index(writing[0]) == len(reading)  # all reading, then all writing
         assert [done for _, done, _, _ in reading] == sorted(done for _, done, _, _ in reading)
         assert reading[-1][1:3] == (size, size) and {e[2] for e in reading} == {size}
         # 0 while the transaction runs (nothing held yet), 100 % once every quad is held
         assert writing == [("writing", 0, report.quads, 0),
                            ("writing", report.quads, report.quads, report.quads)]
-        assert observations(store) == report.rows == 42_532
+        assert observations(store) == report.rows == ROWS
     finally:
         store.close()
 
