@@ -14,8 +14,11 @@ caused it, and the family's summary line says how many of each there were.
 """
 from __future__ import annotations
 
+import json
+import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from graph.sparql_text import Kind
 
@@ -204,8 +207,21 @@ class Judge:
     def clean(self) -> bool:
         return not (self.failures or self.hits or self.opens)
 
-    def explain(self) -> str:
-        """The family's summary and its first failures, for an assertion message."""
+    def explain(self, directory: Path | None = None) -> str:
+        """The family's summary and its first failures, for an assertion message; with
+        ``directory``, every failing input is also written there whole, one JSON object
+        a line (the message shows long texts cut)."""
         shown = "\n".join(f"  {failure}" for failure in self.failures[:12])
         more = len(self.failures) - 12
-        return f"{self.summary()}\n{shown}" + (f"\n  ... and {more} more" if more > 0 else "")
+        text = f"{self.summary()}\n{shown}" + (f"\n  ... and {more} more" if more > 0 else "")
+        if directory is not None and self.failures:
+            text += f"\n  every failing input: {self._save(directory)}"
+        return text
+
+    def _save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / (re.sub(r"[^\w.-]+", "-", self.family) + ".jsonl")
+        with path.open("w", encoding="utf-8") as out:
+            for failure in self.failures:
+                out.write(json.dumps({"what": failure.what, **asdict(failure.case)}) + "\n")
+        return path

@@ -363,10 +363,11 @@ class Gen:
             return self.real_pattern()
         if how == 17:
             return self.hidden(self.real_pattern())
-        inner = self.group(depth + 1)
-        return str(self.pick((inner, f"{inner} UNION {self.group(depth + 1)}",
-                              f"OPTIONAL {inner}", f"MINUS {inner}", f"GRAPH ?g {inner}"),
-                             detail=True))
+        # the wrapper first, then only the groups it uses: a group drawn and then dropped
+        # could leave ``planted`` naming a clause the text does not hold
+        wrapper = str(self.pick(("{}", "{} UNION {}", "OPTIONAL {}", "MINUS {}", "GRAPH ?g {}"),
+                                detail=True))
+        return wrapper.format(*(self.group(depth + 1) for _ in range(wrapper.count("{}"))))
 
     def group(self, depth: int = 0) -> str:
         elements = [self.element(depth) for _ in range(self.number(1 if depth else 0, 5))]
