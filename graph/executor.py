@@ -31,7 +31,7 @@ import time
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, cast
@@ -397,19 +397,7 @@ class SnapshotPoolExecutor:
         worker.conn.send(("query", str(snapshot), _payload(request)))
         if switched:
             self._collect()
-        header = self._receive(worker, deadline)
-        if header[0] == "error":
-            raise _Reported(_rebuild_error(header))
-        _, form, truncated, rows = header
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-        while True:
-            message = self._receive(worker, deadline)
-            if message[0] == "end":
-                break
-            spool.write(message[1])
-        spool.seek(0)
-        fmt = request.graph_format if form == "graph" else request.result_format
-        return ExecutedQuery(form, fmt, _spooled(spool), truncated, rows)
+        return collect_answer(lambda: self._receive(worker, deadline), request)
 
     def _receive(self, worker: _Worker, deadline: Deadline) -> tuple[Any, ...]:
         remaining = deadline.at - time.monotonic()
@@ -429,6 +417,23 @@ class SnapshotPoolExecutor:
             raise _Reported(ServiceUnavailable(f"the query failed in its worker: "
                                                f"{message[1].strip().splitlines()[-1]}"))
         return message
+
+
+def collect_answer(receive: Callable[[], tuple[Any, ...]],
+                   request: QueryRequest) -> ExecutedQuery:
+    """A worker's answer, read message by message with ``receive``: the header (or a
+    reported error), then the chunks, spooled so the whole body is in before the
+    response starts (a 503 can only be sent before that)."""
+    header = receive()
+    if header[0] == "error":
+        raise _Reported(_rebuild_error(header))
+    _, form, truncated, rows = header
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    while (message := receive())[0] != "end":
+        spool.write(message[1])
+    spool.seek(0)
+    fmt = request.graph_format if form == "graph" else request.result_format
+    return ExecutedQuery(form, fmt, _spooled(spool), truncated, rows)
 
 
 def _payload(request: QueryRequest) -> dict[str, Any]:

@@ -26,25 +26,22 @@ import logging
 import multiprocessing
 import os
 import signal
-import tempfile
 import threading
 import time
 from typing import Any
 
 from .errors import BorderKGError, QueryTimeout, ServiceUnavailable
 from .executor import (
-    SPOOL_BYTES,
     WORKER_GRACE_SECONDS,
     Deadline,
     ExecutedQuery,
     QueryRequest,
     _evaluate,
     _payload,
-    _rebuild_error,
     _Reported,
-    _spooled,
     _watchdog,
     _WorkerState,
+    collect_answer,
 )
 from .guard import check_shape
 from .sandbox import close_inherited_fds, deny_network
@@ -227,16 +224,7 @@ class ForkPoolExecutor:
             worker.conn.send(("query", None, _payload(request)))
         except (BrokenPipeError, ConnectionResetError, OSError):
             raise _died(worker) from None
-        header = self._receive(worker, deadline)
-        if header[0] == "error":
-            raise _Reported(_rebuild_error(header))
-        _, form, truncated, rows = header
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
-        while (message := self._receive(worker, deadline))[0] != "end":
-            spool.write(message[1])
-        spool.seek(0)
-        fmt = request.graph_format if form == "graph" else request.result_format
-        return ExecutedQuery(form, fmt, _spooled(spool), truncated, rows)
+        return collect_answer(lambda: self._receive(worker, deadline), request)
 
     def _receive(self, worker: _ForkedWorker, deadline: Deadline) -> tuple[Any, ...]:
         remaining = deadline.at - time.monotonic()
