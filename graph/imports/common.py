@@ -37,6 +37,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from .. import ids
 from ..errors import BadRequest, NotFound
+from ..loading import CountingReader
 from ..store import OxigraphStore, Store
 
 QB = "http://purl.org/linked-data/cube#"
@@ -251,7 +252,7 @@ def open_table(path: Path, on_read: Callable[[int], None] | None = None) -> IO[s
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
     file = open(path, "rb")  # noqa: SIM115 - closed with the text stream
-    raw = file if on_read is None else io.BufferedReader(CountedFile(file, on_read))
+    raw = file if on_read is None else io.BufferedReader(CountingReader(file, on_read))
     gzipped = raw.peek(2)[:2] == b"\x1f\x8b"
     binary: Any = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
     return TableText(binary, raw)
@@ -270,27 +271,6 @@ class TableText(io.TextIOWrapper):
             super().close()
         finally:
             self.raw_file.close()
-
-
-class CountedFile(io.RawIOBase):
-    """A binary file that tells ``on_read`` the size of every read."""
-
-    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
-        super().__init__()
-        self.raw, self.on_read = raw, on_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self.raw.readinto(buffer)  # type: ignore[attr-defined]
-        if n:
-            self.on_read(n)
-        return n or 0
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
 
 
 def table_rows(reader: Any, path: Path) -> Iterator[list[str]]:
