@@ -399,14 +399,12 @@ class SnapshotPoolExecutor:
             self._collect()
         return collect_answer(lambda: self._receive(worker, deadline), request)
 
+    def _timed_out(self) -> None:
+        self.timeouts += 1
+
     def _receive(self, worker: _Worker, deadline: Deadline) -> tuple[Any, ...]:
-        remaining = deadline.at - time.monotonic()
         try:
-            if remaining <= 0 or not worker.conn.poll(remaining):
-                self.timeouts += 1
-                raise QueryTimeout(f"query stopped after its time limit of "
-                                   f"{deadline.seconds:.3g} s", limit_seconds=deadline.seconds)
-            message = worker.conn.recv()
+            message = receive_before(worker.conn, deadline, self._timed_out)
         except (EOFError, ConnectionResetError):
             log.warning("query worker %s died (exit %s)", worker.process.name,
                         worker.process.exitcode)
@@ -417,6 +415,18 @@ class SnapshotPoolExecutor:
             raise _Reported(ServiceUnavailable(f"the query failed in its worker: "
                                                f"{message[1].strip().splitlines()[-1]}"))
         return message
+
+
+def receive_before(conn: Any, deadline: Deadline,
+                   timed_out: Callable[[], None]) -> tuple[Any, ...]:
+    """The worker's next message, or ``QueryTimeout`` (after ``timed_out()``, which counts
+    it) when the deadline passes first."""
+    remaining = deadline.at - time.monotonic()
+    if remaining <= 0 or not conn.poll(remaining):
+        timed_out()
+        raise QueryTimeout(f"query stopped after its time limit of {deadline.seconds:.3g} s",
+                           limit_seconds=deadline.seconds)
+    return conn.recv()  # type: ignore[no-any-return]
 
 
 def collect_answer(receive: Callable[[], tuple[Any, ...]],

@@ -42,6 +42,7 @@ from .executor import (
     _watchdog,
     _WorkerState,
     collect_answer,
+    receive_before,
 )
 from .guard import check_shape
 from .sandbox import close_inherited_fds, deny_network
@@ -226,14 +227,12 @@ class ForkPoolExecutor:
             raise _died(worker) from None
         return collect_answer(lambda: self._receive(worker, deadline), request)
 
+    def _timed_out(self) -> None:
+        self.timeouts += 1
+
     def _receive(self, worker: _ForkedWorker, deadline: Deadline) -> tuple[Any, ...]:
-        remaining = deadline.at - time.monotonic()
         try:
-            if remaining <= 0 or not worker.conn.poll(remaining):
-                self.timeouts += 1
-                raise QueryTimeout(f"query stopped after its time limit of "
-                                   f"{deadline.seconds:.3g} s", limit_seconds=deadline.seconds)
-            message = worker.conn.recv()
+            message = receive_before(worker.conn, deadline, self._timed_out)
         except (EOFError, ConnectionResetError, OSError):
             raise _died(worker) from None
         if message[0] == "crash":
