@@ -29,9 +29,11 @@ class BKG(DefinedNamespace):
     Country: URIRef
     CountryDesignation: URIRef
     DerivedValue: URIRef
+    Figure: URIRef
     GovernmentAgency: URIRef
     Intention: URIRef
     LegislativeStatus: URIRef
+    Mention: URIRef
     NationalGovernment: URIRef
     Obstacle: URIRef
     PercentageChange: URIRef
@@ -68,6 +70,7 @@ class BKG(DefinedNamespace):
     conductedBy: URIRef
     continuing: URIRef
     couldBeMoreSevereThan: URIRef
+    curationStatus: URIRef
     defendant: URIRef
     demographic: URIRef
     designatedBy: URIRef
@@ -79,6 +82,7 @@ class BKG(DefinedNamespace):
     drivenBy: URIRef
     encounterCount: URIRef
     endIndex: URIRef
+    figureKind: URIRef
     fiscalYear: URIRef
     flightType: URIRef
     fromObservation: URIRef
