@@ -3,7 +3,10 @@
 The seed quads come from ``graph.seed`` (authored TriG plus the article read as a
 source); this module only decides *where* they go and makes the build idempotent: the
 seed graphs are replaced in one SPARQL update, so building twice gives the same store and
-a reader never sees a half-built seed.
+a reader never sees a half-built seed. The reference graph (periods) is the exception:
+importers add to it too, so the build adds its periods there without dropping it (see
+``graph.imports.reference``; a period's description depends only on its IRI, so what is
+already there is never stale).
 
 A service must start on a machine that lacks the article's file (a fresh clone), so
 :func:`ensure_seed` builds what the project alone provides and says once, at start-up,
@@ -26,7 +29,9 @@ from .errors import NotFound
 from .store import Store
 
 ARTICLE_FILE = f"{ids.ARTICLE_ID}.txt"
-SEED_GRAPHS = (ids.GRAPH_ONTOLOGY, ids.GRAPH_ARTICLE, ids.GRAPH_BACKGROUND)
+SEED_GRAPHS = (ids.GRAPH_ONTOLOGY, ids.GRAPH_ARTICLE, ids.GRAPH_BACKGROUND, ids.GRAPH_REFERENCE)
+#: the seed graphs only the build writes, replaced whole by each build
+REPLACED_GRAPHS = (ids.GRAPH_ONTOLOGY, ids.GRAPH_ARTICLE, ids.GRAPH_BACKGROUND)
 #: the article's document resource, as ``graph.article.document_iri`` mints it (spelt out
 #: here so that checking a built store needs no rdflib at start-up)
 DOCUMENT = ids.thing("source", ids.ARTICLE_ID)
@@ -111,14 +116,15 @@ def ensure_seed(store: Store, configured: str | None = None) -> BuildReport | No
 
 def build(store: Store, article: Path | None) -> BuildReport:
     """Replace the seed graphs of ``store`` with a fresh build from ``article`` (None:
-    without the article's text; see :func:`ensure_seed`)."""
+    without the article's text; see :func:`ensure_seed`); the periods are added to the
+    shared reference graph."""
     from .seed import seed_nquads  # the knowledge layer; imported here to keep start-up light
 
     nquads = seed_nquads(article)
     counts = {g: 0 for g in SEED_GRAPHS}
     for quad in parse(io.BytesIO(nquads.encode("utf-8")), RdfFormat.N_QUADS):
         counts[quad.graph_name.value] = counts.get(quad.graph_name.value, 0) + 1
-    drops = "".join(f"DROP SILENT GRAPH <{g}> ;\n" for g in SEED_GRAPHS)
+    drops = "".join(f"DROP SILENT GRAPH <{g}> ;\n" for g in REPLACED_GRAPHS)
     store.update(f"{drops}INSERT DATA {{\n{_as_graph_blocks(nquads)}\n}}")
     return BuildReport(article=article, quads=counts)
 

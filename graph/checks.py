@@ -120,7 +120,7 @@ def _stated_bounds(ds: Dataset) -> Iterator[CheckResult]:
 
 
 def _described_bounds(ds: Dataset) -> Iterator[CheckResult]:
-    g = ds.graph(URIRef(ids.GRAPH_BACKGROUND))
+    g = ds.graph(URIRef(ids.GRAPH_REFERENCE))
     for node in sorted(g.subjects(RDF.type, TIME.ProperInterval), key=str):
         local = str(node)[len(intervals.TIME_BASE) :]
         if not (local.startswith("fy") and local[2:].isdigit()):

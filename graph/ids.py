@@ -25,6 +25,8 @@ ARTICLE_ID = "000_e1eaba6903481a9d"
 GRAPH_ONTOLOGY = GRAPH + "ontology"
 GRAPH_ARTICLE = GRAPH + "article/" + ARTICLE_ID
 GRAPH_BACKGROUND = GRAPH + "background"
+#: periods and code lists that the seed and the importers share (one home per fact)
+GRAPH_REFERENCE = GRAPH + "reference"
 
 
 def thing(kind: str, slug: str) -> str:

@@ -20,7 +20,8 @@ from . import ids
 
 __all__ = ["ValidationResult", "load_shapes", "union_graph", "validate", "validate_graph"]
 
-SEED_GRAPHS = (ids.GRAPH_ONTOLOGY, ids.GRAPH_BACKGROUND, ids.GRAPH_ARTICLE)
+SEED_GRAPHS = (ids.GRAPH_ONTOLOGY, ids.GRAPH_BACKGROUND, ids.GRAPH_REFERENCE,
+               ids.GRAPH_ARTICLE)
 
 
 @dataclass(frozen=True)

@@ -205,7 +205,7 @@ def test_computed_value_is_kept_apart_and_derived_from_the_figures() -> None:
 )
 def test_fiscal_year_intervals(fy: int, first: date, last: date) -> None:
     assert intervals.fiscal_year_bounds(fy) == (first, last)
-    g = seed_dataset().graph(URIRef(ids.GRAPH_BACKGROUND))
+    g = seed_dataset().graph(URIRef(ids.GRAPH_REFERENCE))
     node = URIRef(intervals.fiscal_year_iri(fy))
     assert (node, RDF.type, TIME.ProperInterval) in g
     assert g.value(g.value(node, TIME.hasBeginning), TIME.inXSDDate).toPython() == first
@@ -213,7 +213,7 @@ def test_fiscal_year_intervals(fy: int, first: date, last: date) -> None:
 
 
 def test_months_lie_in_their_fiscal_year() -> None:
-    g = seed_dataset().graph(URIRef(ids.GRAPH_BACKGROUND))
+    g = seed_dataset().graph(URIRef(ids.GRAPH_REFERENCE))
     assert g.value(URIRef(intervals.month_iri(2024, 12)), TIME.intervalDuring) == URIRef(
         intervals.fiscal_year_iri(2025)
     )

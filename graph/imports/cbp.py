@@ -16,8 +16,9 @@ December belong to the previous calendar year).
 
 Citizenship values name country resources where the graph has one
 (``CHINA, PEOPLES REPUBLIC OF`` is ``id/country/CHN``); the others become SKOS concepts
-``id/citizenship/<slug>`` minted here, so nothing claims a country the graph does not
-describe.
+``id/citizenship/<slug>``, so nothing claims a country the graph does not describe. The
+periods and those concepts are shared with the other tables: they are written to
+``graph/reference`` (``graph.imports.reference``), never copied into this graph.
 """
 from __future__ import annotations
 
@@ -47,7 +48,6 @@ from .common import (
     ImportReport,
     NodeCache,
     already_imported,
-    english,
     file_sha256,
     integer,
     open_table,
@@ -63,14 +63,13 @@ from .common import (
     write_import,
 )
 from .progress import ImportProgress, Observer
+from .reference import Citizenships, drop_local_copies, period_quads
 
 GRAPH = ids.graph("cbp-encounters")
 #: raise the version whenever the quads made from the same file change
-IMPORTER = Importer("cbp-encounters", 2)
+IMPORTER = Importer("cbp-encounters", 3)
 MONTHS = {name: number for number, name in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
-#: CBP citizenship names of countries the seed graph describes (ISO 3166 alpha-3)
-COUNTRIES = {"CHINA, PEOPLES REPUBLIC OF": "CHN", "UNITED STATES": "USA"}
 COMPONENTS = {"U.S. BORDER PATROL": "usbp", "USBP": "usbp", "OFFICE OF FIELD OPERATIONS": "ofo",
               "OFO": "ofo"}
 COMMON_COLUMNS = ("Fiscal Year", "Month (abbv)", "Land Border Region", "Demographic",
@@ -136,6 +135,7 @@ class Rows:
         self.graph = NamedNode(GRAPH)
         self.nodes = NodeCache()
         self.minted: dict[str, list[Quad]] = {}
+        self.citizenships = Citizenships()
         self.periods: set[str] = set()
         self.p = {name: NamedNode(BKG + name) for name in (
             "fiscalYear", "month", "landBorderRegion", "state", "areaOfResponsibility",
@@ -150,7 +150,7 @@ class Rows:
         region = self._code("region", row["Land Border Region"])
         demographic = self._concept("demographic", row["Demographic"])
         title = self._concept("title-of-authority", row["Title of Authority"])
-        citizenship = self._citizenship(row["Citizenship"])
+        citizenship = self.citizenships.node(row["Citizenship"])
         dims = [("fiscalYear", fy), ("landBorderRegion", region), ("demographic", demographic),
                 ("citizenship", citizenship), ("titleOfAuthority", title)]
         identity = [row[c].strip() for c in self.variant.columns if c != "Encounter Count"]
@@ -203,20 +203,6 @@ class Rows:
         """A code-list concept of the ontology (``id/concept/<scheme>/<slug>``)."""
         return self.nodes[f"{CONCEPT}{scheme}/{slug(value.strip())}"]
 
-    def _citizenship(self, value: str) -> NamedNode:
-        text = value.strip()
-        if text.upper() in COUNTRIES:
-            return self.nodes[ids.thing("country", COUNTRIES[text.upper()])]
-        iri = ids.thing("citizenship", slug(text) or "unknown")
-        if iri not in self.minted:
-            node, g = self.nodes[iri], self.graph
-            self.minted[iri] = [
-                Quad(node, RDF_TYPE, term(SKOS + "Concept"), g),
-                Quad(node, term(SKOS + "prefLabel"), english(text.title()), g),
-                Quad(node, term(SKOS + "notation"), Literal(text), g),
-                Quad(node, term(SKOS + "inScheme"), term(ids.thing("citizenship", "scheme")), g)]
-        return self.nodes[iri]
-
     def _component(self, value: str, line: int, path: Path) -> NamedNode:
         key = COMPONENTS.get(value.strip().upper())
         if key is None:
@@ -225,31 +211,12 @@ class Rows:
         return self.nodes[ids.thing("org", key)]
 
     def extra_quads(self) -> Iterator[Quad]:
-        """Minted codes, the citizenship scheme and the OWL-Time description of periods."""
-        from ..intervals import interval_triples
-
+        """Minted codes, and the shared descriptions (citizenships, periods) in the
+        reference graph."""
         for quads in self.minted.values():
             yield from quads
-        scheme = term(ids.thing("citizenship", "scheme"))
-        yield Quad(scheme, RDF_TYPE, term(SKOS + "ConceptScheme"), self.graph)
-        yield Quad(scheme, RDFS_LABEL, english("citizenships in CBP statistics"), self.graph)
-        for period in sorted(self.periods):
-            yield from rdflib_quads(interval_triples(period), self.graph)
-
-
-def rdflib_quads(triples: Iterator[tuple], graph: NamedNode) -> Iterator[Quad]:
-    """rdflib triples (from ``graph.intervals``) as pyoxigraph quads."""
-    from rdflib import Literal as RdfLiteral
-
-    for s, p, o in triples:
-        obj: Literal | NamedNode
-        if isinstance(o, RdfLiteral):
-            obj = (Literal(str(o), language=o.language) if o.language else
-                   Literal(str(o), datatype=NamedNode(str(o.datatype or
-                                                          "http://www.w3.org/2001/XMLSchema#string"))))
-        else:
-            obj = NamedNode(str(o))
-        yield Quad(NamedNode(str(s)), NamedNode(str(p)), obj, graph)
+        yield from self.citizenships.quads()
+        yield from period_quads(self.periods)
 
 
 def read_header(path: Path) -> list[str]:
@@ -334,6 +301,7 @@ def import_cbp(store: Store, path: Path, progress: bool | None = None,
             quads = bars.counted(itertools.chain(reader.quads(bars), after_rows()))
             with bars.ticking():
                 write_import(store, quads)
+            drop_local_copies(store, GRAPH)
             bars.written()
         finally:
             bars.close()

@@ -8,6 +8,7 @@ with ``bkg:borderPatrolSector``, ``bkg:month``/``sdmx-dimension:refPeriod``,
 ``bkg:fiscalYear``, ``bkg:component`` = U.S. Border Patrol and ``bkg:encounterCount``.
 The regional and monthly totals are not stored: they are sums of the sectors
 (``SUM`` in SPARQL gives them), and storing both would double-count in any aggregate.
+The periods are described in the shared ``graph/reference`` (``graph.imports.reference``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from .. import ids
 from ..store import Store
-from .cbp import rdflib_quads
 from .common import (
     BKG,
     QB,
@@ -46,12 +46,13 @@ from .common import (
     write_import,
 )
 from .progress import ImportProgress, Observer
+from .reference import drop_local_copies, period_quads
 
 GRAPH = ids.graph("usbp-monthly")
 DATASET = ids.thing("dataset", "usbp-monthly-encounters-by-sector")
 TITLE = "U.S. Border Patrol monthly encounters by sector"
 #: raise the version whenever the quads made from the same file change
-IMPORTER = Importer("usbp-monthly", 2)
+IMPORTER = Importer("usbp-monthly", 3)
 TOTALS = {"coastal_border", "northern_border", "southwest_border", "monthly_total"}
 PERIOD_COLUMNS = {"month", "fy", "cy"}
 COMPONENTS = [Component("dimension", BKG + "fiscalYear", 1),
@@ -141,8 +142,6 @@ def import_usbp_monthly(store: Store, path: Path, progress: bool | None = None,
     """Import the USBP monthly-by-sector table into ``graph/usbp-monthly``; a file this
     importer version imported before is answered from the provenance record, and
     ``progress``/``observe`` are as for :func:`graph.imports.cbp.import_cbp`."""
-    from ..intervals import interval_triples
-
     path = Path(path)
 
     def run() -> ImportReport:
@@ -158,12 +157,12 @@ def import_usbp_monthly(store: Store, path: Path, progress: bool | None = None,
             observations = len(quads) // 8
             quads += structure_quads(DATASET, TITLE, COMPONENTS, graph)
             quads += _sector_quads(sectors, graph)
-            for period in sorted(periods):
-                quads += rdflib_quads(interval_triples(period), graph)
+            quads += period_quads(periods)
             existed = already_imported(store, IMPORTER, sha)
             quads += provenance_quads(IMPORTER, path, sha, rows, DATASET, existed)
             with bars.ticking():
                 write_import(store, bars.counted(quads))
+            drop_local_copies(store, GRAPH)
             bars.written()
         finally:
             bars.close()
