@@ -22,6 +22,7 @@ from graph.settings import ENV_PREFIX, SETTINGS, Setting, Settings, load_setting
 #: command name -> "module:attribute", imported on first use
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("server.cli_serve:serve", "Run the HTTP service (SPARQL endpoint, pages, API)."),
+    "ingest": ("server.cli_ingest:ingest", "Draft a new source's TriG for a curator."),
     "load": ("server.cli_data:load", "Load RDF files into the store."),
     "import": ("server.cli_data:import_group", "Import official statistics."),
     "reconcile": ("server.cli_data:reconcile", "Check the article's figures against data."),
@@ -123,18 +124,31 @@ def cli() -> None:
 
 
 @cli.command()
+@click.option("--source", "sources", multiple=True, metavar="PATH",
+              type=click.Path(exists=True, path_type=Path),
+              help="A curated source's TriG file, or a directory of them (*.trig), built "
+              "into its own graph; repeatable.")
 @with_settings(*STORE_SETTINGS, "article")
-def build(settings: Settings) -> None:
-    """Build (or rebuild) the seed graph from the founding article; idempotent."""
+def build(settings: Settings, sources: tuple[Path, ...]) -> None:
+    """Build (or rebuild) the seed graph from the founding article, and any curated
+    sources given; idempotent. Every source is checked before anything is written."""
     from graph.build import build as build_seed
     from graph.build import find_article
+    from graph.sources import build_sources, read_sources
 
+    curated = read_sources(sources)
+    article = find_article(settings.article)
     store = open_configured_store(settings)
-    report = build_seed(store, find_article(settings.article))
-    store.close()
+    try:
+        report = build_seed(store, article)
+        built = build_sources(store, curated)
+    finally:
+        store.close()
     for graph, count in report.quads.items():
         click.echo(f"{count:>7} quads  {graph}")
     click.echo(f"{report.total:>7} quads  built from {report.article}")
+    for source in curated:
+        click.echo(f"{built[source.graph]:>7} quads  {source.graph}  from {source.path}")
 
 
 @cli.command()
