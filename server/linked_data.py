@@ -47,12 +47,16 @@ HTML = "text/html"
 DOCUMENT_FORMATS = tuple(f for f in formats.GRAPH_FORMATS
                          if f.name in ("turtle", "ntriples", "jsonld", "rdfxml"))
 SUFFIXES = {f.extensions[0]: f for f in DOCUMENT_FORMATS} | {"html": None}
+#: the project's prefix table: Turtle documents, compact names on pages, and the query
+#: page's prologue and prefix autocompletion all use it
 PREFIXES = {"bkg": "https://w3id.org/borderkg/def/", "rdf": resources.RDF,
             "rdfs": resources.RDFS, "owl": resources.OWL, "skos": resources.SKOS,
             "prov": resources.PROV, "dcterms": resources.DCTERMS, "schema": resources.SCHEMA,
             "org": "http://www.w3.org/ns/org#", "qb": "http://purl.org/linked-data/cube#",
             "time": "http://www.w3.org/2006/time#", "xsd": "http://www.w3.org/2001/XMLSchema#",
-            "foaf": "http://xmlns.com/foaf/0.1/"}
+            "foaf": "http://xmlns.com/foaf/0.1/",
+            "sdmx-dimension": "http://purl.org/linked-data/sdmx/2009/dimension#",
+            "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#"}
 
 
 # -- shared helpers ------------------------------------------------------------------------

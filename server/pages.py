@@ -1,10 +1,11 @@
 """The human face of the endpoint: ``/`` and the SPARQL query page.
 
-Browsers asking ``/sparql`` for ``text/html`` (and ``/``) get a page with a query editor
-(a textarea under a highlighted overlay; the highlighter is ``static/highlight.js``, no
-CDN), the project's prefixes filled in, example queries over the seed graph, and results
-as a table with download links in every format. The page talks to ``/sparql`` with
-``fetch`` and the SPARQL protocol, so it is also a worked example of it.
+Browsers asking ``/sparql`` for ``text/html`` (and ``/``) get YASGUI (``static/yasgui/``,
+served from here so the page works offline): tabs, history, share links, paged result
+tables and the raw response, with the project's prefix table as the prologue and for
+prefix autocompletion, and example queries over the seed graph. The page talks to this
+app's own ``/sparql`` with the SPARQL protocol; the address comes from the request (or
+``public_base``), never from a constant.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template
 
+from .linked_data import PREFIXES
+
 bp = Blueprint("pages", __name__)
 
 #: shown on every page while the seed lacks the article's sentences
@@ -21,23 +24,6 @@ ARTICLE_NOTICE = (
     "The founding article's file was not found when this graph was built: the article's "
     "claims are served without the sentences that state them. Start the service with "
     "--article naming the file (setting article, BORDERKG_ARTICLE) to add them.")
-
-PREFIXES: tuple[tuple[str, str], ...] = (
-    ("bkg", "https://w3id.org/borderkg/def/"),
-    ("rdf", "http://www.w3.org/1999/02/22-rdf-syntax-ns#"),
-    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
-    ("owl", "http://www.w3.org/2002/07/owl#"),
-    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
-    ("skos", "http://www.w3.org/2004/02/skos/core#"),
-    ("org", "http://www.w3.org/ns/org#"),
-    ("prov", "http://www.w3.org/ns/prov#"),
-    ("qb", "http://purl.org/linked-data/cube#"),
-    ("time", "http://www.w3.org/2006/time#"),
-    ("dcterms", "http://purl.org/dc/terms/"),
-    ("schema", "http://schema.org/"),
-    ("sdmx-dimension", "http://purl.org/linked-data/sdmx/2009/dimension#"),
-    ("sdmx-measure", "http://purl.org/linked-data/sdmx/2009/measure#"),
-)
 
 #: (title, description, query without its prologue) over the seed graph
 EXAMPLES: tuple[tuple[str, str, str], ...] = (
@@ -88,7 +74,17 @@ WHERE { <https://w3id.org/borderkg/id/org/ice> ?p ?o }"""),
 
 
 def prologue() -> str:
-    return "\n".join(f"PREFIX {name}: <{iri}>" for name, iri in PREFIXES) + "\n"
+    """The PREFIX lines of the project's prefix table, which example queries start with."""
+    return "\n".join(f"PREFIX {name}: <{iri}>" for name, iri in PREFIXES.items()) + "\n"
+
+
+def page_data(endpoint: str, iri_base: str) -> str:
+    """What ``static/query.js`` needs, as JSON safe inside a ``<script>`` element."""
+    examples = [{"title": t, "description": d, "query": q} for t, d, q in EXAMPLES]
+    data = {"endpoint": endpoint, "iriBase": iri_base, "prefixes": PREFIXES,
+            "prologue": prologue(), "examples": examples}
+    # "</" is escaped so no string can close the element
+    return json.dumps(data).replace("</", "<\\/")
 
 
 def query_page() -> Response:
@@ -96,11 +92,9 @@ def query_page() -> Response:
     from .app import service
     from .sparql import endpoint_url
 
-    examples = [{"title": t, "description": d, "query": q} for t, d, q in EXAMPLES]
-    # JSON inside <script>: "</" is escaped so no string can close the element
-    data = json.dumps({"examples": examples, "prefixes": prologue()}).replace("</", "<\\/")
-    html = render_template("query.html", endpoint=endpoint_url(), prefixes=prologue(),
-                           page_data=data, iri_base=service().settings.iri_base)
+    endpoint = endpoint_url()
+    html = render_template("query.html", endpoint=endpoint, prefixes=prologue(),
+                           page_data=page_data(endpoint, service().settings.iri_base))
     return Response(html, content_type="text/html; charset=utf-8")
 
 

@@ -1,198 +1,174 @@
-/* The query page: a highlighted editor over a textarea, examples, and results from
- * /sparql fetched with the SPARQL protocol (POST form, Accept negotiated by query form). */
+/* The query page: YASGUI (static/yasgui/, served by this app) set up for BorderKG.
+ *
+ * Everything YASGUI would fetch from elsewhere is replaced by what this app serves: the
+ * endpoint is the app's own /sparql (from the page, so it follows the request's host or
+ * public_base), prefix completion uses the project's prefix table instead of prefix.cc,
+ * and the class and property completers, which ask a third-party vocabulary service,
+ * are left off. Errors in the service's one JSON shape are shown with their position. */
 (function () {
   "use strict";
 
-  var page = document.getElementById("query-page");
-  var endpoint = page.dataset.endpoint;
-  var iriBase = page.dataset.iriBase;
-  var textarea = document.getElementById("query");
-  var overlay = document.getElementById("highlight");
-  var status = document.getElementById("status");
-  var results = document.getElementById("results");
-  var downloads = document.getElementById("downloads");
-  var errorBox = document.getElementById("error");
   var data = JSON.parse(document.getElementById("page-data").textContent);
-  var examples = data.examples;
-  var prefixes = data.prefixes;
-
+  var endpoint = data.endpoint;
+  var iriBase = data.iriBase;
+  var downloads = document.getElementById("downloads");
   var RESULT_FORMATS = ["json", "xml", "csv", "tsv"];
   var GRAPH_FORMATS = ["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"];
 
-  function refresh() {
-    overlay.innerHTML = SparqlHighlight.highlight(textarea.value);
-    overlay.scrollTop = textarea.scrollTop;
-    overlay.scrollLeft = textarea.scrollLeft;
+  /* "bkg: <https://w3id.org/borderkg/def/>", the form YASQE's prefix completer inserts. */
+  function prefixDeclarations() {
+    return Object.keys(data.prefixes).sort().map(function (name) {
+      return name + ": <" + data.prefixes[name] + ">";
+    });
   }
 
-  function setQuery(text) {
-    textarea.value = text;
-    refresh();
-  }
-
-  function link(iri) {
-    var a = document.createElement("a");
-    a.textContent = iri;
-    a.href = iri.indexOf(iriBase) === 0 ? "/" + iri.slice(iriBase.length) : iri;
-    return a;
-  }
-
-  function cell(term) {
-    var td = document.createElement("td");
-    if (!term) { return td; }
-    if (term.type === "uri") {
-      td.appendChild(link(term.value));
-    } else if (term.type === "bnode") {
-      td.textContent = "_:" + term.value;
-      td.className = "bnode";
-    } else {
-      td.textContent = term.value;
-      var note = term["xml:lang"] ? "@" + term["xml:lang"] :
-        term.datatype ? term.datatype.replace("http://www.w3.org/2001/XMLSchema#", "xsd:") : "";
-      if (note) {
-        var small = document.createElement("span");
-        small.className = "dt";
-        small.textContent = " " + note;
-        td.appendChild(small);
-      }
+  /* An error answer of /sparql ({"error": {"message", "line", "column", "expected"}}) as
+   * an element; undefined lets YASR's own renderer handle anything else. */
+  function renderError(error) {
+    var body;
+    try {
+      body = JSON.parse(error.text || "");
+    } catch (e) {
+      return undefined;
     }
-    return td;
+    if (!body || !body.error || !body.error.message) { return undefined; }
+    var details = body.error;
+    var box = document.createElement("div");
+    box.className = "borderkg-error";
+    var message = document.createElement("p");
+    message.className = "message";
+    message.textContent = details.message;
+    box.appendChild(message);
+    if (details.line) {
+      var where = document.createElement("p");
+      where.className = "position";
+      where.textContent = "line " + details.line + ", column " + details.column;
+      box.appendChild(where);
+    }
+    if (details.expected) {
+      var expected = document.createElement("p");
+      expected.className = "expected";
+      expected.textContent = "Expected: " + details.expected;
+      box.appendChild(expected);
+    }
+    return box;
   }
 
-  function table(data) {
-    var vars = data.head.vars, t = document.createElement("table");
-    t.className = "results-table";
-    var head = t.createTHead().insertRow();
-    vars.forEach(function (v) {
-      var th = document.createElement("th");
-      th.textContent = v;
-      head.appendChild(th);
-    });
-    var body = t.createTBody();
-    data.results.bindings.forEach(function (binding) {
-      var row = body.insertRow();
-      vars.forEach(function (v) { row.appendChild(cell(binding[v])); });
-    });
-    return t;
+  /* YASR's table renders every cell of every row through DOMPurify when DataTables asks
+   * for the text it detects types, sorts and filters on, and again to size the columns:
+   * 50,000 rows took twenty seconds before the first page showed. Those values are never
+   * put into the page, so they are given as the plain value; cells that are displayed
+   * (one page at a time) are still rendered and sanitised by YASR. */
+  function fastTable() {
+    var Table = Yasgui.Yasr.plugins.table;
+    var columns = Table.prototype.getColumns;
+    Table.prototype.getColumns = function () {
+      return columns.call(this).map(function (column, index) {
+        if (index === 0 || !column.render) { return column; }
+        var render = column.render;
+        column.render = function (value, type, row, meta) {
+          if (value !== "" && type !== "display") { return value.value; }
+          return render(value, type, row, meta);
+        };
+        return column;
+      });
+    };
+    Table.defaults.tableConfig.autoWidth = false;
   }
 
-  function showDownloads(text, form) {
+  function configure() {
+    fastTable();
+    Yasgui.Yasqe.forkAutocompleter("prefixes", {
+      name: "storePrefixes", persistenceId: "borderkgPrefixes", get: prefixDeclarations()
+    }, false);
+    Yasgui.defaults.yasqe.autocompleters = ["storePrefixes", "variables"];
+    Yasgui.Yasr.defaults.errorRenderers = [renderError];
+    Yasgui.Yasr.plugins.table.defaults.openIriInNewWindow = false;
+  }
+
+  function create() {
+    return new Yasgui(document.getElementById("yasgui"), {
+      requestConfig: {
+        endpoint: endpoint, method: "POST",
+        acceptHeaderSelect: "application/sparql-results+json",
+        acceptHeaderGraph: "text/turtle"
+      },
+      copyEndpointOnNewTab: true,
+      endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },
+      // one history per endpoint: a page behind another address starts its own
+      persistenceId: "borderkg_" + endpoint,
+      // a shared link names its endpoint; it is always asked here, never elsewhere
+      populateFromUrl: function (config) {
+        config.requestConfig = Object.assign({}, config.requestConfig, { endpoint: endpoint });
+        return config;
+      },
+      yasqe: { value: data.prologue + "\n" + data.examples[0].query },
+      yasr: { prefixes: data.prefixes }
+    });
+  }
+
+  /* Links to project IRIs lead to their documents on this server. */
+  function localLinks(event) {
+    var a = event.target.closest && event.target.closest("a[href]");
+    var href = a && a.getAttribute("href");
+    if (href && href.indexOf(iriBase) === 0) {
+      a.setAttribute("href", "/" + href.slice(iriBase.length));
+    }
+  }
+
+  function showDownloads(tab) {
     downloads.innerHTML = "";
-    var formats = (form === "construct" || form === "describe") ? GRAPH_FORMATS : RESULT_FORMATS;
+    var yasqe = tab.getYasqe();
+    if (!yasqe || yasqe.getQueryMode() !== "query") { return; }
+    var type = yasqe.getQueryType();
+    var graph = type === "CONSTRUCT" || type === "DESCRIBE";
     downloads.appendChild(document.createTextNode("Download: "));
-    formats.forEach(function (name) {
+    (graph ? GRAPH_FORMATS : RESULT_FORMATS).forEach(function (name) {
       var a = document.createElement("a");
       a.textContent = name;
-      a.href = endpoint + "?" + new URLSearchParams({ query: text, format: name }).toString();
+      a.href = endpoint + "?" + new URLSearchParams({ query: yasqe.getValue(), format: name });
       a.setAttribute("download", "results." + name);
       downloads.appendChild(a);
       downloads.appendChild(document.createTextNode(" "));
     });
   }
 
-  function showError(body, httpStatus) {
-    var error = (body && body.error) || { message: "HTTP " + httpStatus };
-    var where = error.line ? " (line " + error.line + ", column " + error.column + ")" : "";
-    errorBox.textContent = error.message + where +
-      (error.expected ? "\nExpected: " + error.expected : "");
-    errorBox.hidden = false;
-    status.textContent = "Error " + httpStatus;
+  /* The row cap's header, shown next to YASR's count (results are read once drawn). */
+  function truncationNote(tab) {
+    var yasr = tab.getYasr();
+    var results = yasr && yasr.results;
+    var headers = results && results.res && results.res.headers;
+    var chip = yasr && yasr.rootEl.querySelector(".yasr_response_chip");
+    if (!headers || !chip || headers.get("X-BorderKG-Truncated") !== "true") { return; }
+    chip.textContent += " (truncated at " + headers.get("X-BorderKG-Row-Limit") + " rows)";
   }
 
-  function render(response, form, started) {
-    var ms = Math.round(performance.now() - started);
-    var truncated = response.headers.get("X-BorderKG-Truncated") === "true";
-    var note = truncated ? " — truncated at " + response.headers.get("X-BorderKG-Row-Limit") +
-      " rows" : "";
-    if (form === "construct" || form === "describe") {
-      return response.text().then(function (text) {
-        var pre = document.createElement("pre");
-        pre.className = "sparql";
-        pre.textContent = text;
-        results.appendChild(pre);
-        status.textContent = "Graph in " + ms + " ms" + note;
-      });
-    }
-    return response.json().then(function (data) {
-      if (data.boolean !== undefined) {
-        var p = document.createElement("p");
-        p.className = "boolean";
-        p.textContent = data.boolean ? "true" : "false";
-        results.appendChild(p);
-        status.textContent = "Answer in " + ms + " ms";
-        return;
-      }
-      results.appendChild(table(data));
-      var n = data.results.bindings.length;
-      status.textContent = n + (n === 1 ? " row" : " rows") + " in " + ms + " ms" + note;
-    });
-  }
-
-  function run() {
-    var text = textarea.value;
-    var form = SparqlHighlight.queryForm(text);
-    results.innerHTML = "";
-    downloads.innerHTML = "";
-    errorBox.hidden = true;
-    if (form === "update") {
-      showError({ error: { message: "This page runs queries; send updates to " + endpoint +
-        " with your token (see the service description)." } }, 400);
-      return;
-    }
-    var graph = form === "construct" || form === "describe";
-    status.textContent = "Running…";
-    var started = performance.now();
-    fetch(endpoint, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded",
-                 "Accept": graph ? "text/turtle" : "application/sparql-results+json" },
-      body: new URLSearchParams({ query: text }).toString()
-    }).then(function (response) {
-      if (!response.ok) {
-        return response.json().catch(function () { return null; })
-          .then(function (body) { showError(body, response.status); });
-      }
-      showDownloads(text, form);
-      return render(response, form, started);
-    }).catch(function (err) {
-      showError({ error: { message: "The request failed: " + err } }, "—");
-    });
-  }
-
-  function exampleButtons() {
+  function exampleButtons(yasgui) {
     var list = document.getElementById("examples");
-    examples.forEach(function (example) {
+    data.examples.forEach(function (example) {
       var button = document.createElement("button");
       button.type = "button";
       button.className = "example";
       button.textContent = example.title;
       button.title = example.description;
       button.addEventListener("click", function () {
-        setQuery(prefixes + "\n" + example.query);
-        textarea.focus();
+        var yasqe = yasgui.getTab().getYasqe();
+        yasqe.setValue(data.prologue + "\n" + example.query);
+        yasqe.focus();
       });
       list.appendChild(button);
     });
   }
 
-  textarea.addEventListener("input", refresh);
-  textarea.addEventListener("scroll", function () {
-    overlay.scrollTop = textarea.scrollTop;
-    overlay.scrollLeft = textarea.scrollLeft;
+  configure();
+  var yasgui = create();
+  window.borderkgYasgui = yasgui;
+  exampleButtons(yasgui);
+  ["mouseover", "focusin", "click"].forEach(function (name) {
+    document.getElementById("yasgui").addEventListener(name, localLinks, true);
   });
-  textarea.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      run();
-    } else if (event.key === "Tab" && !event.shiftKey) {
-      event.preventDefault();
-      var start = textarea.selectionStart;
-      textarea.setRangeText("  ", start, textarea.selectionEnd, "end");
-      refresh();
-    }
+  yasgui.on("query", function (instance, tab) { showDownloads(tab); });
+  yasgui.on("queryResponse", function (instance, tab) {
+    tab.getYasr().once("drawn", function () { truncationNote(tab); });
   });
-  document.getElementById("run").addEventListener("click", run);
-  exampleButtons();
-  var initial = new URLSearchParams(window.location.search).get("query");
-  setQuery(initial || prefixes + "\n" + examples[0].query);
 }());

@@ -1,88 +1,185 @@
-"""The query page in a real headless Chromium (Debian's chromium and chromedriver): it
-loads, highlights, runs an example query against /sparql and shows the rows."""
+"""The query page (YASGUI, served by the app) in a real headless Chromium that cannot
+reach any host but loopback (``tests.browser``): it loads, completes prefixes, reopens
+permalinks, runs queries, shows errors with their position and pages 50,000 rows."""
 from __future__ import annotations
 
-import shutil
-import tempfile
+import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from tests.browser import LOOPBACK, chromium, requested_hosts, wait_for
 from tests.conftest import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
 pytestmark = pytest.mark.browser
+
+#: 50,000 rows from five nested VALUES, none of the query text longer than a line
+FIFTY_THOUSAND = """SELECT ?i WHERE {
+  VALUES ?a { 0 1 2 3 4 5 6 7 8 9 } VALUES ?b { 0 1 2 3 4 5 6 7 8 9 }
+  VALUES ?c { 0 1 2 3 4 5 6 7 8 9 } VALUES ?d { 0 1 2 3 4 5 6 7 8 9 }
+  VALUES ?e { 0 1 2 3 4 }
+  BIND(?a * 10000 + ?b * 1000 + ?c * 100 + ?d * 10 + ?e AS ?i)
+}"""
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.skip("needs Debian's /usr/bin/chromium and /usr/bin/chromedriver")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--no-first-run",
-                     f"--user-data-dir={profile}"):
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium() as driver:
+        yield driver
 
 
-def wait_for(driver: Any, condition: Any, timeout: float = 20) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
+def fresh_page(browser: Any, url: str) -> None:
+    """Open ``url`` with YASGUI's stored tabs and history forgotten."""
+    browser.get(url)
+    browser.execute_script("localStorage.clear();")
+    browser.get("about:blank")
+    browser.get(url)
+    wait_for(browser, lambda d: d.execute_script(
+        "return !!(window.borderkgYasgui && borderkgYasgui.getTab().getYasqe());"))
 
-    return WebDriverWait(driver, timeout).until(condition)
+
+def set_query(browser: Any, text: str) -> None:
+    browser.execute_script("borderkgYasgui.getTab().getYasqe().setValue(arguments[0]);", text)
+
+
+def run_query(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasqe_queryButton").click()
+
+
+def editor_value(browser: Any) -> str:
+    return browser.execute_script("return borderkgYasgui.getTab().getYasqe().getValue();")
 
 
 def test_static_assets_are_served(server: LiveServer) -> None:
-    for name in ("highlight.js", "query.js", "style.css"):
+    for name in ("yasgui/yasgui.min.js", "yasgui/yasgui.min.css", "query.js", "style.css"):
         assert requests.get(f"{server.url}/static/{name}", timeout=30).status_code == 200
+
+
+def test_editor_loads_with_nothing_but_the_app(browser: Any, server: LiveServer) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get_log("performance")
+    fresh_page(browser, server.url + "/sparql")
+    assert "SPARQL" in browser.title
+    assert browser.find_elements(By.CSS_SELECTOR, ".yasgui .CodeMirror")
+    assert "PREFIX schema: <https://schema.org/>" in editor_value(browser)
+    assert browser.execute_script(
+        "return borderkgYasgui.getTab().getEndpoint();") == server.url + "/sparql"
+    run_query(browser)
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR,
+                                                ".tabPanel.active .yasr tbody tr td a"))
+    hosts = requested_hosts(browser)
+    assert hosts and hosts <= LOOPBACK, hosts
 
 
 def test_run_an_example_and_see_rows(browser: Any, server: LiveServer) -> None:
     from selenium.webdriver.common.by import By
 
-    browser.get(server.url + "/sparql")
-    assert "SPARQL" in browser.title
-    editor = browser.find_element(By.ID, "query")
-    assert "PREFIX bkg: <https://w3id.org/borderkg/def/>" in editor.get_attribute("value")
-    assert browser.find_elements(By.CSS_SELECTOR, "#highlight .tok-keyword")
+    fresh_page(browser, server.url + "/")
     example = next(b for b in browser.find_elements(By.CSS_SELECTOR, "button.example")
                    if b.text == "Agencies and hierarchy")
     example.click()
-    browser.find_element(By.ID, "run").click()
-    rows = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR,
-                                                       "#results table tbody tr"))
+    run_query(browser)
+    rows = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".tabPanel.active .yasr table.dataTable tbody tr"))
     assert len(rows) >= 3
-    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#results th")]
-    assert headers == ["agency", "label", "parent", "parentLabel"]
-    links = [a.get_attribute("href") for a in
-             browser.find_elements(By.CSS_SELECTOR, "#results td a")]
-    assert any(link.endswith("/id/org/ice") for link in links)
-    assert "rows in" in browser.find_element(By.ID, "status").text
+    headers = [th.text for th in browser.find_elements(
+        By.CSS_SELECTOR, ".tabPanel.active .yasr table.dataTable thead th")]
+    assert headers[1:] == ["agency", "label", "parent", "parentLabel"]
+    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, ".tabPanel.active .yasr td a")
+                if a.text == "bkg:GovernmentAgency" or "ice" in (a.get_attribute("href") or ""))
+    assert link is not None
+    ice = next(a for a in browser.find_elements(By.CSS_SELECTOR, ".tabPanel.active .yasr td a")
+               if (a.get_attribute("href") or "").endswith("/id/org/ice"))
+    browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('mouseover', "
+                           "{bubbles: true}));", ice)
+    assert ice.get_attribute("href") == server.url + "/id/org/ice"
     downloads = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#downloads a")]
     assert downloads == ["json", "xml", "csv", "tsv"]
+    csv = requests.get(browser.find_element(By.CSS_SELECTOR, "#downloads a[download$=csv]")
+                       .get_attribute("href"), timeout=30)
+    assert csv.status_code == 200 and csv.text.startswith("agency,label,parent,parentLabel")
 
 
-def test_errors_are_shown(browser: Any, server: LiveServer) -> None:
+def test_errors_are_shown_with_their_position(browser: Any, server: LiveServer) -> None:
     from selenium.webdriver.common.by import By
 
-    browser.get(server.url + "/")
-    browser.execute_script("document.getElementById('query').value = 'SELECT * WHERE { ?s ?p }';")
-    browser.find_element(By.ID, "run").click()
-    error = wait_for(browser, lambda d: d.find_element(By.ID, "error")
-                     if d.find_element(By.ID, "error").is_displayed() else False)
-    assert "syntax error" in error.text and "line 1" in error.text
+    fresh_page(browser, server.url + "/")
+    set_query(browser, "SELECT * WHERE {\n  ?s ?p\n}")
+    run_query(browser)
+    error = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".tabPanel.active .borderkg-error"))[0]
+    assert "line 3" in error.find_element(By.CLASS_NAME, "position").text
+    assert error.find_element(By.CLASS_NAME, "message").text
+
+
+def test_autocomplete_offers_the_store_prefixes(browser: Any, server: LiveServer) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    fresh_page(browser, server.url + "/")
+    set_query(browser, "")
+    browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .CodeMirror").click()
+    browser.switch_to.active_element.send_keys("PREFIX bk")
+    browser.switch_to.active_element.send_keys(Keys.CONTROL, Keys.SPACE)
+    hints = wait_for(browser, lambda d: [li.text for li in d.find_elements(
+        By.CSS_SELECTOR, ".CodeMirror-hints li")])
+    assert "bkg: <https://w3id.org/borderkg/def/>" in hints
+    set_query(browser, "")
+    browser.switch_to.active_element.send_keys("PREFIX sch")
+    browser.switch_to.active_element.send_keys(Keys.CONTROL, Keys.SPACE)
+    hints = wait_for(browser, lambda d: [li.text for li in d.find_elements(
+        By.CSS_SELECTOR, ".CodeMirror-hints li")])
+    assert hints == ["schema: <https://schema.org/>"]
+
+
+def test_a_permalink_reopens_the_query(browser: Any, server: LiveServer) -> None:
+    from selenium.webdriver.common.by import By
+
+    text = "SELECT ?country WHERE {\n  ?country a <https://w3id.org/borderkg/def/Country>\n}"
+    fresh_page(browser, server.url + "/sparql")
+    set_query(browser, text)
+    browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasqe_share").click()
+    link = wait_for(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, ".yasqe_sharePopup input").get_attribute("value"))
+    assert link.startswith(server.url + "/sparql")
+    for url in (link, server.url + "/?" + requests.compat.urlencode({"query": text})):
+        browser.execute_script("localStorage.clear();")
+        browser.get("about:blank")
+        browser.get(url)
+        wait_for(browser, lambda d: d.execute_script(
+            "return !!(window.borderkgYasgui && borderkgYasgui.getTab().getYasqe());"))
+        assert editor_value(browser) == text
+        rows = wait_for(browser, lambda d: d.find_elements(
+            By.CSS_SELECTOR, ".tabPanel.active .yasr table.dataTable tbody tr"))
+        assert rows
+
+
+def test_fifty_thousand_rows_show_their_first_page_fast(browser: Any,
+                                                         server: LiveServer) -> None:
+    from selenium.webdriver.common.by import By
+
+    fresh_page(browser, server.url + "/")
+    set_query(browser, FIFTY_THOUSAND)
+    browser.execute_script("""
+        window.timing = {};
+        var tab = borderkgYasgui.getTab();
+        borderkgYasgui.on("queryResponse", function () { timing.response = performance.now(); });
+        tab.getYasr().on("drawn", function () { timing.drawn = performance.now(); });""")
+    started = time.monotonic()
+    run_query(browser)
+    timing = wait_for(browser, lambda d: d.execute_script(
+        "return timing.drawn && timing;"), timeout=60)
+    assert timing["drawn"] - timing["response"] < 2000, timing
+    rows = browser.find_elements(By.CSS_SELECTOR, ".tabPanel.active .yasr table.dataTable tbody tr")
+    page_size = browser.execute_script(
+        "return borderkgYasgui.getTab().getYasr().plugins.table.dataTable.page.len();")
+    assert 0 < len(rows) <= page_size <= 100
+    chip = browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasr_response_chip").text
+    assert chip.startswith("50000 results"), chip
+    print(f"\n50,000 rows: first page drawn {timing['drawn'] - timing['response']:.0f} ms "
+          f"after the response, {time.monotonic() - started:.1f} s from the click")
