@@ -30,6 +30,7 @@ class BKG(DefinedNamespace):
     CountryDesignation: URIRef
     DerivedValue: URIRef
     Figure: URIRef
+    FiscalYear: URIRef
     GovernmentAgency: URIRef
     Intention: URIRef
     LegislativeStatus: URIRef
@@ -114,6 +115,7 @@ class BKG(DefinedNamespace):
     reachedUnderLeadershipOf: URIRef
     reconciles: URIRef
     reconciliationStatus: URIRef
+    removalCount: URIRef
     reportsStatement: URIRef
     requestsCooperationFrom: URIRef
     resumedDuring: URIRef

@@ -189,14 +189,25 @@ _DIMENSIONS = " ".join(f"<{BKG}{d}>" for d in (
     "citizenship", "landBorderRegion", "state", "demographic", "titleOfAuthority", "component",
     "areaOfResponsibility")) + " <http://purl.org/linked-data/cube#dataSet>"
 
-_OBSERVED = f"""
+
+
+def _by_period(period: str, measure: str) -> str:
+    """Totals of ``measure`` per data set and ``period`` (a ``bkg:`` property) over the
+    observations that have ``?entity`` as a dimension value."""
+    return f"""
 PREFIX bkg: <{BKG}>
 PREFIX qb: <http://purl.org/linked-data/cube#>
-SELECT ?entity ?dataset ?month (SUM(?n) AS ?total) WHERE {{
+SELECT ?entity ?dataset ?period (SUM(?n) AS ?total) WHERE {{
   VALUES ?dim {{ {_DIMENSIONS} }}
-  ?obs a qb:Observation ; ?dim ?entity ; qb:dataSet ?dataset ; bkg:month ?month ;
-       bkg:encounterCount ?n .
-}} GROUP BY ?entity ?dataset ?month ORDER BY ?dataset ?month"""
+  ?obs a qb:Observation ; ?dim ?entity ; qb:dataSet ?dataset ; bkg:{period} ?period ;
+       bkg:{measure} ?n .
+}} GROUP BY ?entity ?dataset ?period ORDER BY ?dataset ?period"""
+
+
+_OBSERVED = _by_period("month", "encounterCount")
+#: removals (ICE) are their own measure, by fiscal year: a series of their own, never
+#: added to the encounters
+_REMOVALS = _by_period("fiscalYear", "removalCount")
 
 _STATED = f"""
 PREFIX bkg: <{BKG}>
@@ -215,23 +226,38 @@ SELECT DISTINCT ?entity ?figure ?period ?label ?start ?n WHERE {{
 
 def series(store: Store, iri: str) -> list[Series]:
     """Monthly encounters of observations that have ``iri`` as a dimension value (one
-    series per imported table), and the figures sources state for it, by period."""
+    series per imported table), removals by fiscal year (one series per table: another
+    measure, shown beside the encounters, never summed with them), and the figures
+    sources state for it, by period."""
     bind = {Variable("entity"): NamedNode(iri)}
     found: list[Series] = []
     monthly: dict[str, list[tuple[str, float]]] = {}
     for row in solutions(store.query(_OBSERVED, substitutions=bind)):
-        month = row["month"].value.rsplit("/", 1)[-1]
+        month = row["period"].value.rsplit("/", 1)[-1]
         monthly.setdefault(row["dataset"].value, []).append((month, float(row["total"].value)))
     names = labels(store, monthly)
     for dataset, points in monthly.items():
         name = names.get(dataset, dataset.rsplit("/", 1)[-1])
         found.append(Series(f"Monthly encounters — {name}", "line", points))
+    found += _yearly(store, _REMOVALS, bind, "Removals by fiscal year")
     stated = [(_period_label(row), float(row["n"].value))
               for row in solutions(store.query(_STATED, substitutions=bind))
               if isinstance(row["n"], Literal)]
     if stated:
         found.append(Series("Encounter figures stated by the sources", "bar", stated))
     return found
+
+
+def _yearly(store: Store, query: str, bind: dict[Variable, NamedNode],
+            title: str) -> list[Series]:
+    """One bar series per data set of a fiscal-year measure (``?dataset ?period ?total``)."""
+    yearly: dict[str, list[tuple[str, float]]] = {}
+    for row in solutions(store.query(query, substitutions=bind)):
+        year = row["period"].value.rsplit("/", 1)[-1].upper()
+        yearly.setdefault(row["dataset"].value, []).append((year, float(row["total"].value)))
+    names = labels(store, yearly)
+    return [Series(f"{title} — {names.get(dataset, dataset.rsplit('/', 1)[-1])}", "bar",
+                   points) for dataset, points in yearly.items()]
 
 
 def _period_label(row: Any) -> str:

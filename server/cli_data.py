@@ -140,6 +140,18 @@ def usbp_monthly(settings: Settings, path: Path, fmt: str, progress: bool | None
     _run_import(settings, import_usbp_monthly, path, fmt, progress)
 
 
+@import_group.command("ice-removals")
+@FILE
+@FORMAT
+@PROGRESS
+@with_settings(*STORE_SETTINGS)
+def ice_removals(settings: Settings, path: Path, fmt: str, progress: bool | None) -> None:
+    """ICE removals by country of citizenship and fiscal year (CSV)."""
+    from graph.imports.ice import import_ice_removals
+
+    _run_import(settings, import_ice_removals, path, fmt, progress)
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format.")

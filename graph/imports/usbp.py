@@ -30,23 +30,17 @@ from .common import (
     Importer,
     ImportReport,
     NodeCache,
-    already_imported,
-    file_sha256,
     integer,
     open_table,
-    previous_import,
-    provenance_quads,
     row_error,
     row_hash,
     structure_quads,
     table_rows,
     term,
-    timed,
-    unchanged_report,
-    write_import,
 )
 from .progress import ImportProgress, Observer
-from .reference import drop_local_copies, period_quads
+from .reference import period_quads
+from .steps import ReadTable, Target, import_table
 
 GRAPH = ids.graph("usbp-monthly")
 DATASET = ids.thing("dataset", "usbp-monthly-encounters-by-sector")
@@ -142,31 +136,13 @@ def import_usbp_monthly(store: Store, path: Path, progress: bool | None = None,
     """Import the USBP monthly-by-sector table into ``graph/usbp-monthly``; a file this
     importer version imported before is answered from the provenance record, and
     ``progress``/``observe`` are as for :func:`graph.imports.cbp.import_cbp`."""
-    path = Path(path)
 
-    def run() -> ImportReport:
-        open_table(path).close()  # a missing file is refused before its digest is taken
-        sha = file_sha256(path)
-        previous = previous_import(store, IMPORTER, sha, DATASET, GRAPH)
-        if previous is not None:
-            return unchanged_report(path, sha, DATASET, GRAPH, IMPORTER, previous)
-        bars = ImportProgress(path, progress, observe)
-        try:
-            quads, periods, sectors, rows = read_table(path, bars)
-            graph = NamedNode(GRAPH)
-            observations = len(quads) // 8
-            quads += structure_quads(DATASET, TITLE, COMPONENTS, graph)
-            quads += _sector_quads(sectors, graph)
-            quads += period_quads(periods)
-            existed = already_imported(store, IMPORTER, sha)
-            quads += provenance_quads(IMPORTER, path, sha, rows, DATASET, existed)
-            with bars.ticking():
-                write_import(store, bars.counted(quads))
-            drop_local_copies(store, GRAPH)
-            bars.written()
-        finally:
-            bars.close()
-        return ImportReport(str(path), sha, DATASET, GRAPH, rows, observations, len(quads),
-                            False, details={"sectors": len(sectors)})
+    def read(bars: ImportProgress) -> ReadTable:
+        quads, periods, sectors, rows = read_table(Path(path), bars)
+        observations, graph = len(quads) // 8, NamedNode(GRAPH)
+        quads += structure_quads(DATASET, TITLE, COMPONENTS, graph)
+        quads += _sector_quads(sectors, graph)
+        quads += period_quads(periods)
+        return ReadTable(quads, rows, observations, {"sectors": len(sectors)})
 
-    return timed(run)
+    return import_table(store, path, Target(IMPORTER, DATASET, GRAPH), read, progress, observe)

@@ -11,11 +11,14 @@ from pyoxigraph import Literal, NamedNode, Quad
 from graph import ids, intervals
 from graph.build import build
 from graph.imports.cbp import import_cbp
+from graph.imports.ice import import_ice_removals
 from graph.imports.reference import GRAPH as REFERENCE
 from graph.imports.usbp import GRAPH as USBP_GRAPH
 from graph.imports.usbp import import_usbp_monthly
 from graph.store import OxigraphStore
-from tests.conftest import ARTICLE, CBP_STATE_CSV, USBP_MONTHLY
+from tests.conftest import ARTICLE, CBP_STATE_CSV, SHARED, USBP_MONTHLY
+
+ICE_CSV = SHARED / "data" / "ice-removals-by-citizenship-fy2017-fy2018.csv"
 
 #: a triple in two graphs; HAVING repeats the aggregate because a SELECT alias is not in
 #: scope there (SPARQL 1.1, 18.2.4: HAVING is evaluated before the projection)
@@ -30,6 +33,7 @@ def import_everything(store: Any) -> None:
     """Every official table the project imports, into ``store``."""
     import_cbp(store, CBP_STATE_CSV, progress=False)
     import_usbp_monthly(store, USBP_MONTHLY, progress=False)
+    import_ice_removals(store, ICE_CSV, progress=False)
 
 
 @pytest.fixture(scope="module")
