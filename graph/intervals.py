@@ -8,6 +8,7 @@ Instants are named after their interval (``.../beginning``, ``.../end``) rather 
 the date, because the start of one day and the end of another are different instants.
 
 The US federal fiscal year N runs from 1 October N-1 to 30 September N (31 U.S.C. 1102).
+A fiscal year is also a ``bkg:FiscalYear`` and ``time:intervalMeets`` the next one.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ class Interval:
     last: date
     label: str
     during: str | None = None
+    #: the interval that begins the day after this one ends (consecutive fiscal years)
+    meets: str | None = None
+    #: a class beyond ``time:ProperInterval`` (``bkg:FiscalYear``)
+    kind: str | None = None
 
     def __post_init__(self) -> None:
         if self.last < self.first:
@@ -118,7 +123,8 @@ def date_range_iri(first: date, last: date) -> str:
 def _fiscal_year(fy: int) -> Interval:
     first, last = fiscal_year_bounds(fy)
     label = f"fiscal year {fy} ({_day(first)} – {_day(last)})"
-    return Interval(fiscal_year_iri(fy), first, last, label)
+    return Interval(fiscal_year_iri(fy), first, last, label, meets=fiscal_year_iri(fy + 1),
+                    kind=ids.DEF + "FiscalYear")
 
 
 def _fiscal_years(fy1: int, fy2: int) -> Interval:
@@ -198,3 +204,8 @@ def interval_triples(interval: Interval | str) -> Iterator[Triple]:
         yield instant, TIME.inXSDDate, Literal(day.isoformat(), datatype=XSD.date)
     if interval.during:
         yield node, TIME.intervalDuring, URIRef(interval.during)
+    if interval.kind:
+        yield node, RDF.type, URIRef(interval.kind)
+    if interval.meets:
+        # a year-over-year comparison joins on this link instead of parsing IRIs
+        yield node, TIME.intervalMeets, URIRef(interval.meets)

@@ -67,7 +67,7 @@ from .reference import Citizenships, drop_local_copies, period_quads
 
 GRAPH = ids.graph("cbp-encounters")
 #: raise the version whenever the quads made from the same file change
-IMPORTER = Importer("cbp-encounters", 3)
+IMPORTER = Importer("cbp-encounters", 4)
 MONTHS = {name: number for number, name in enumerate(
     ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), 1)}
 COMPONENTS = {"U.S. BORDER PATROL": "usbp", "USBP": "usbp", "OFFICE OF FIELD OPERATIONS": "ofo",

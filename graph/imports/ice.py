@@ -46,7 +46,7 @@ GRAPH = ids.graph("ice-removals")
 DATASET = ids.thing("dataset", "ice-removals-by-citizenship")
 TITLE = "ICE removals by country of citizenship"
 #: raise the version whenever the quads made from the same file change
-IMPORTER = Importer("ice-removals", 1)
+IMPORTER = Importer("ice-removals", 2)
 CITIZENSHIP_COLUMN = "CountryOfCitizenship"
 COMPONENTS = [Component("dimension", BKG + "fiscalYear", 1),
               Component("dimension", SDMX_DIMENSION + "refPeriod", 2),

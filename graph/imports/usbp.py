@@ -46,7 +46,7 @@ GRAPH = ids.graph("usbp-monthly")
 DATASET = ids.thing("dataset", "usbp-monthly-encounters-by-sector")
 TITLE = "U.S. Border Patrol monthly encounters by sector"
 #: raise the version whenever the quads made from the same file change
-IMPORTER = Importer("usbp-monthly", 3)
+IMPORTER = Importer("usbp-monthly", 4)
 TOTALS = {"coastal_border", "northern_border", "southwest_border", "monthly_total"}
 PERIOD_COLUMNS = {"month", "fy", "cy"}
 COMPONENTS = [Component("dimension", BKG + "fiscalYear", 1),
