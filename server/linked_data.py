@@ -90,11 +90,21 @@ def compact(iri: str) -> str:
     return iri
 
 
+def short_name(iri: str) -> str:
+    """Link text for an IRI without a label: ``bkg:Claim``, ``claim/2106d4ced5c114bf`` for
+    one of ours (the path says what kind of thing it is), else the IRI itself."""
+    prefixed = compact(iri)
+    if prefixed != iri:
+        return prefixed
+    path = local_path(iri)
+    return path.removeprefix("id/") if path else iri
+
+
 def term_html(term: Any, names: dict[str, str] | None = None) -> Markup:
     """One RDF term as HTML: a linked label for IRIs, the value (and language) for literals."""
     if isinstance(term, NamedNode):
         iri = term.value
-        text = (names or {}).get(iri) or compact(iri)
+        text = (names or {}).get(iri) or short_name(iri)
         return Markup('<a href="{}" title="{}">{}</a>').format(local_url(iri), iri, text)
     if isinstance(term, BlankNode):
         return Markup("<span class=bnode>_:{}</span>").format(term.value)

@@ -20,6 +20,7 @@ from graph import formats
 from graph.errors import BadParameter
 from graph.executor import QueryRequest
 from graph.named_queries import prepare
+from graph.resources import labels
 from queries import NamedQuery, list_queries, load_query
 
 from .app import service
@@ -88,22 +89,35 @@ def run(name: str) -> Any:
                     headers=headers)
 
 
-def _cell(term: dict[str, Any] | None) -> Markup:
+#: a literal this long is prose (a quoted sentence): its column gets room to wrap in
+LONG_TEXT = 80
+
+
+def _cell(term: dict[str, Any] | None, names: dict[str, str]) -> dict[str, Any]:
+    """One table cell: its HTML (labels for IRIs where known) and whether it is prose."""
     if term is None:
-        return Markup("")
+        return {"html": Markup(""), "prose": False}
     if term["type"] == "uri":
-        return term_html(NamedNode(term["value"]))
+        return {"html": term_html(NamedNode(term["value"]), names), "prose": False}
     datatype = term.get("datatype")
     literal = (Literal(term["value"], language=term["xml:lang"]) if "xml:lang" in term else
                Literal(term["value"], datatype=NamedNode(datatype)) if datatype else
                Literal(term["value"]))
-    return term_html(literal)
+    return {"html": term_html(literal), "prose": len(term["value"]) >= LONG_TEXT}
+
+
+def _rows(variables: list[str], bindings: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The table's cells, IRIs shown by their labels (one lookup for the whole page)."""
+    iris = {b[v]["value"] for b in bindings for v in variables
+            if b.get(v, {}).get("type") == "uri"}
+    names = labels(service().store, iris)
+    return [[_cell(b.get(v), names) for v in variables] for b in bindings]
 
 
 def _page(query: NamedQuery, values: dict[str, str], table: dict[str, Any],
           limit: int | None, offset: int | None) -> str:
     variables = table["head"]["vars"]
-    rows = [[_cell(b.get(v)) for v in variables] for b in table["results"]["bindings"]]
+    rows = _rows(variables, table["results"]["bindings"])
     limit, offset = limit or 100, offset or 0
     pages = {"next": urlencode({**values, "limit": limit, "offset": offset + limit})
              if len(rows) == limit else None,

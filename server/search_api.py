@@ -34,7 +34,7 @@ def search() -> Any:
     svc = service()
     hits = index_for(svc.store, svc.extras).search(query, limit) if query.strip() else []
     if media == HTML:
-        return render_template("search.html", query=query, hits=hits, local_url=local_url,
-                               compact=compact)
+        return render_template("search.html", query=query, search_query=query, hits=hits,
+                               local_url=local_url, compact=compact)
     return jsonify({"query": query, "results": [
         {**h.to_dict(), "url": local_url(h.iri)} for h in hits]})

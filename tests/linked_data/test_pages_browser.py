@@ -1,0 +1,71 @@
+"""Named-query and entity pages in a real headless Chromium (``tests.browser``): what an
+analyst reads — labels rather than IRIs, sentences that wrap, each sentence quoted once,
+an empty search box — on a real server."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser import chromium
+
+pytestmark = pytest.mark.browser
+
+BASE = "https://w3id.org/borderkg/"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as driver:
+        yield driver
+
+
+def no_sideways_scroll(browser: Any) -> bool:
+    return browser.execute_script(
+        "var d = document.documentElement; return d.scrollWidth <= d.clientWidth;")
+
+
+def search_box(browser: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return browser.find_element(By.CSS_SELECTOR, "header input[name=q]").get_attribute("value")
+
+
+def test_named_query_page_reads_as_a_table(browser: Any, live_server: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + "/queries/claims-with-sources?limit=50")
+    assert search_box(browser) == ""
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "table.results td a")]
+    assert links and not [text for text in links if text.startswith(("http:", "https:"))]
+    assert "U.S. Immigration and Customs Enforcement" in links
+    prose = browser.find_elements(By.CSS_SELECTOR, "table.results td.prose")
+    assert prose
+    for cell in prose[:5]:
+        assert cell.size["width"] >= 250, cell.size
+    assert no_sideways_scroll(browser)
+
+
+def runnable_queries() -> list[str]:
+    from queries import list_queries, load_query
+
+    return [name for name in list_queries()
+            if not any(p.required for p in load_query(name).params)]
+
+
+@pytest.mark.parametrize("name", runnable_queries())
+def test_every_named_query_page_fits_the_window(browser: Any, live_server: Any,
+                                                name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/queries/{name}")
+    assert search_box(browser) == ""
+    assert no_sideways_scroll(browser)
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "table.results td a")]
+    assert not [text for text in links if text.startswith(BASE)]
+
+
+def test_search_page_keeps_its_words_in_the_box(browser: Any, live_server: Any) -> None:
+    browser.get(live_server.url + "/search?q=beijing")
+    assert search_box(browser) == "beijing"
