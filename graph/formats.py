@@ -36,7 +36,9 @@ RESULT_FORMATS: tuple[Format, ...] = (
 )
 
 GRAPH_FORMATS: tuple[Format, ...] = (
-    Format("turtle", "text/turtle", RdfFormat.TURTLE, ("application/x-turtle",), ("ttl",)),
+    # N3 is answered with Turtle, which every N3 parser reads (rdflib asks text/n3 for "n3")
+    Format("turtle", "text/turtle", RdfFormat.TURTLE,
+           ("application/x-turtle", "text/n3", "text/rdf+n3"), ("ttl",)),
     Format("ntriples", "application/n-triples", RdfFormat.N_TRIPLES, ("text/plain",), ("nt",)),
     Format("jsonld", "application/ld+json", RdfFormat.JSON_LD, (), ("jsonld",)),
     Format("rdfxml", "application/rdf+xml", RdfFormat.RDF_XML, (), ("rdf", "owl", "xml")),

@@ -200,31 +200,55 @@ def document(rest: str) -> Any:
     is_graph = path.startswith("graph/") and store.contains_graph(iri)
     if description.is_empty() and not is_graph:
         raise NotFound(f"nothing is known about {iri}", iri=iri)
-    offers = [HTML, *(f.media_type for f in DOCUMENT_FORMATS)]
     if suffix:
-        chosen = SUFFIXES[suffix]
-        media = chosen.media_type if chosen is not None else HTML
+        fmt = SUFFIXES[suffix]
+        media = fmt.media_type if fmt is not None else HTML
     else:
-        aliases = {"html": HTML} | {n: f.media_type for f in DOCUMENT_FORMATS
-                                    for n in (f.name, *f.extensions) if n != "xml"}
-        media = negotiate(offers, request.args.get("format"), aliases)
-    fmt = formats.by_media_type(DOCUMENT_FORMATS, media)
-    tag = f"{store.etag}-{fmt.name if fmt else 'html'}"
+        fmt, media = document_format(request.args.get("format"))
+    tag = f"{store.etag}-{_variant(fmt, media)}"
     etag = f'"{tag}"'
     if request.if_none_match.contains_weak(tag):
         return Response(status=304, headers={"ETag": etag, "Vary": "Accept"})
-    if media == HTML:
+    if fmt is None:
         response = Response(_page(store, description, is_graph), mimetype=HTML)
     else:
-        assert fmt is not None
         body = graph_chunks(description.triples(), cast(RdfFormat, fmt.engine), PREFIXES)
-        response = Response(body, mimetype=fmt.media_type)
+        response = Response(body, content_type=negotiation.content_type(media))
     response.headers["Vary"] = "Accept"
     response.headers["ETag"] = etag
     response.headers["Link"] = ", ".join(
         f'<{public_base()}doc/{path}.{ext}>; rel="alternate"; type="{f.media_type}"'
         for ext, f in SUFFIXES.items() if f is not None)
     return response
+
+
+def document_format(format_param: str | None) -> tuple[formats.Format | None, str]:
+    """The format (None for the HTML page) and media type a document is answered in.
+
+    The negotiator of ``/sparql`` over the document formats, every alias included, and
+    the page: the same Accept gets the same syntax from both (``text/plain, */*``, what
+    rdflib sends for N-Triples, is N-Triples; ``text/n3`` is Turtle; parameters such as
+    ``charset`` do not stop a match), and a browser's Accept, or none, gets the page.
+    """
+    if format_param and format_param.strip().lower() == "html":
+        return None, HTML
+    if format_param:
+        return negotiation.negotiate(DOCUMENT_FORMATS, None, format_param)
+    offers = [HTML, *negotiation.offered(DOCUMENT_FORMATS)]
+    media = negotiation.choose(offers, request.headers.get("Accept"))
+    if media is None:
+        raise NotAcceptable("none of the requested media types is offered; offered: "
+                            + ", ".join(offers[:1 + len(DOCUMENT_FORMATS)]), offered=offers)
+    if media == HTML:
+        return None, HTML
+    return negotiation.format_for(DOCUMENT_FORMATS, media), media
+
+
+def _variant(fmt: formats.Format | None, media: str) -> str:
+    """The ETag's suffix: one per body and Content-Type the document is sent with."""
+    if fmt is None:
+        return "html"
+    return fmt.name if media == fmt.media_type else f"{fmt.name}-{media.rsplit('/', 1)[-1]}"
 
 
 def _group(triples: Iterable[Any], key: str) -> list[tuple[str, list[Any]]]:
@@ -274,15 +298,12 @@ def void() -> Response:
     from graph.description import void_description
 
     svc = service()
-    aliases = {n: f.media_type for f in DOCUMENT_FORMATS for n in (f.name, *f.extensions)}
-    media = negotiate([f.media_type for f in DOCUMENT_FORMATS], request.args.get("format"),
-                      aliases)
-    fmt = formats.by_media_type(DOCUMENT_FORMATS, media)
-    assert fmt is not None
+    fmt, media = negotiation.negotiate(DOCUMENT_FORMATS, request.headers.get("Accept"),
+                                       request.args.get("format"))
     triples = void_description(svc.store, public_base(), iri_base())
     prefixes = {"void": "http://rdfs.org/ns/void#", "dcterms": resources.DCTERMS}
     return Response(graph_chunks(triples, cast(RdfFormat, fmt.engine), prefixes),
-                    mimetype=fmt.media_type,
+                    content_type=negotiation.content_type(media),
                     headers={"Vary": "Accept"})
 
 
