@@ -126,7 +126,16 @@ def build(store: Store, article: Path | None) -> BuildReport:
         counts[quad.graph_name.value] = counts.get(quad.graph_name.value, 0) + 1
     drops = "".join(f"DROP SILENT GRAPH <{g}> ;\n" for g in REPLACED_GRAPHS)
     store.update(f"{drops}INSERT DATA {{\n{_as_graph_blocks(nquads)}\n}}")
+    _reconcile(store)
     return BuildReport(article=article, quads=counts)
+
+
+def _reconcile(store: Store) -> None:
+    """Refresh the reconciliation graph: the stated figures and changes just built are
+    checked (against the official data loaded, if any) where every check lives."""
+    from .reconcile import reconcile, write_results
+
+    write_results(store, reconcile(store))
 
 
 def _as_graph_blocks(nquads: str) -> str:

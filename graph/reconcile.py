@@ -60,15 +60,18 @@ class Result:
     region: str
     period: str
     measured_by: str | None
-    claimed: int
+    claimed: int | float
     tolerance: float
     status: str = "unverifiable"
-    official: int | None = None
-    difference: int | None = None
+    official: int | float | None = None
+    difference: int | float | None = None
     ratio: float | None = None
     observations: int = 0
     datasets: list[str] = field(default_factory=list)
     reason: str = ""
+    #: "figure" (a stated count against official observations) or "percentage-change"
+    #: (a stated change against the change computed from the two figures it links)
+    kind: str = "figure"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -166,9 +169,44 @@ def _official_total(store: Store, prop: str, result: Result,
     return int(rows[0]["total"].value), int(rows[0]["count"].value), [rows[0]["ds"].value]
 
 
+def changes(store: Store) -> list[Result]:
+    """Every stated percentage change in the article graphs, checked against the change
+    computed from the two stated figures it links (at the precision the source used:
+    "-62 %" agrees with any value in [-62.5, -61.5])."""
+    from decimal import Decimal
+
+    from .checks import percent_change, stated_tolerance
+
+    query = PREFIXES + f"""SELECT ?change ?label ?stated ?from ?to ?a ?b ?c ?r ?agency WHERE {{
+      GRAPH ?g {{ ?change a bkg:PercentageChange ; bkg:statedPercentageChange ?stated ;
+                  bkg:fromObservation ?from ; bkg:toObservation ?to .
+        ?from bkg:encounterCount ?a ; bkg:citizenship ?c ; bkg:landBorderRegion ?r .
+        ?to bkg:encounterCount ?b .
+        OPTIONAL {{ ?change <{RDFS}label> ?label }} OPTIONAL {{ ?from bkg:measuredBy ?agency }} }}
+      FILTER(STRSTARTS(STR(?g), "{ARTICLE_GRAPHS}"))
+    }} ORDER BY ?change"""
+    found = []
+    for row in solutions(store.query(query, union_default=False)):
+        stated, before, after = (Decimal(row["stated"].value), int(row["a"].value),
+                                 int(row["b"].value))
+        computed, tolerance = percent_change(before, after), stated_tolerance(stated)
+        agrees = abs(computed - stated) <= tolerance
+        found.append(Result(
+            row["change"].value, row["label"].value if row["label"] else None,
+            row["c"].value, row["r"].value,
+            f"{row['from'].value.rsplit('/', 1)[-1]}--{row['to'].value.rsplit('/', 1)[-1]}",
+            row["agency"].value if row["agency"] else None, float(stated), float(tolerance),
+            "consistent" if agrees else "inconsistent", float(computed),
+            float(stated - computed), None, 0, [row["from"].value, row["to"].value],
+            f"change computed from the stated figures {before:,} -> {after:,}: "
+            f"{computed} %, stated {stated} % (tolerance ±{tolerance})", "percentage-change"))
+    return found
+
+
 def reconcile(store: Store) -> list[Result]:
-    """Check every claim; the list is ordered by period, then claim."""
-    return [check(store, result) for result in claims(store)]
+    """Check every stated figure (ordered by period, then claim), then every stated
+    percentage change."""
+    return [*(check(store, result) for result in claims(store)), *changes(store)]
 
 
 def results_table(results: list[Result]) -> str:
@@ -186,6 +224,7 @@ def results_table(results: list[Result]) -> str:
 
 def result_iri(result: Result) -> str:
     return ids.thing("reconciliation", result.claim.rsplit("/", 1)[-1])
+
 
 
 def result_ntriples(results: list[Result], now: datetime | None = None) -> list[str]:
@@ -209,7 +248,9 @@ def result_ntriples(results: list[Result], now: datetime | None = None) -> list[
                              f"<{r.claim}>", PROV + "used", PROV + "Entity")
         if r.official is not None:
             sources = " , ".join(f"<{ds}>" for ds in r.datasets) or None
-            lines += _value_node(node, base, "official", r.official, "official total",
+            lines += _value_node(node, base, "official", r.official,
+                                 "official total" if r.kind == "figure" else
+                                 "percentage change computed from the stated figures",
                                  sources, BKG + "comparedWith", BKG + "DerivedValue")
             lines += _value_node(node, base, "difference", r.difference,
                                  "stated minus official", None, BKG + "computedValue",
@@ -223,10 +264,15 @@ def _value_node(node: str, base: str, name: str, value: Any, label: str,
     lines = [f"{node} <{link}> {value_node} .",
              f"{value_node} <{RDF}type> <{kind}> .",
              f"{value_node} <{RDFS}label> {_string(label)} .",
-             f'{value_node} <{RDF}value> "{value}"^^<{XSD}integer> .']
+             f'{value_node} <{RDF}value> "{value}"^^<{XSD}{_datatype(value)}> .']
     if derived_from:
         lines.append(f"{value_node} <{PROV}wasDerivedFrom> {derived_from} .")
     return lines
+
+
+def _datatype(value: Any) -> str:
+    """A count is an integer; a percentage (or its difference) a decimal."""
+    return "integer" if isinstance(value, int) else "decimal"
 
 
 def _string(text: str) -> str:

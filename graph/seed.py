@@ -9,8 +9,9 @@ Four named graphs, each with one job, so a query can always tell where a triple 
   to (``graph.imports.reference``), so each period is described once;
 * ``GRAPH_ARTICLE``    -- the article as a document with its sentences, every triple of
   ``graph/knowledge/article.trig``, and one ``bkg:Claim`` per distinct triple, derived from
-  each sentence whose block states it; plus BorderKG's editorial and computed (checked)
-  descriptions, which are not claims.
+  each sentence whose block states it; plus BorderKG's editorial descriptions, which are
+  not claims. The checks of stated figures and changes live in the reconciliation graph
+  (``graph.reconcile``, written by the build and by ``borderkg reconcile --write``).
 
 Everything but the sentences' text comes from the project itself, so the seed can be
 built without the article's file (``article_path=None``): the claims are then served,
@@ -34,7 +35,7 @@ from rdflib.term import Node
 
 import ontology
 
-from . import checks, ids, intervals
+from . import ids, intervals
 from .article import EXPECTED_SENTENCES, Article, read_article, sentence_iri
 from .errors import ConfigError
 from .knowledge import ARTICLE_TRIG, BACKGROUND_TRIG, knowledge_path
@@ -74,7 +75,6 @@ def build_seed_dataset(article_path: Path | None) -> Dataset:
     _add(ds, ids.GRAPH_BACKGROUND, _background())
     _add_article(ds, article)
     _add(ds, ids.GRAPH_REFERENCE, _interval_triples(ds))
-    _add(ds, ids.GRAPH_ARTICLE, checks.derived_triples(ds))
     return ds
 
 

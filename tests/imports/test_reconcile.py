@@ -13,6 +13,7 @@ import pytest
 from pyoxigraph import RdfFormat
 
 from graph import ids
+from graph.checks import percent_change
 from graph.imports.cbp import GRAPH as CBP_GRAPH
 from graph.reconcile import GRAPH, reconcile, tolerance_for, write_results
 from graph.store import OxigraphStore
@@ -21,6 +22,7 @@ from tests.conftest import ARTICLE, CBP_STATE_CSV
 STAT = ids.ID + "statistic/"
 CHINA = "CHINA, PEOPLES REPUBLIC OF"
 RDF_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
+PROV = "http://www.w3.org/ns/prov#"
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +59,49 @@ def by_claim(results: list[Any]) -> dict[str, Any]:
     return {r.claim.rsplit("/", 1)[-1]: r for r in results}
 
 
-def test_without_official_data_nothing_is_consistent(seed_store: Any) -> None:
-    results = reconcile(seed_store)
+def figures(results: list[Any]) -> list[Any]:
+    return [r for r in results if r.kind == "figure"]
+
+
+def test_without_official_data_no_figure_is_consistent(seed_store: Any) -> None:
+    results = figures(reconcile(seed_store))
     assert len(results) == 5
     assert {r.status for r in results} == {"unverifiable"}
     assert all(r.official is None for r in results)
+
+
+def test_stated_change_is_checked_in_the_reconciliation_graph() -> None:
+    from graph.build import build
+    from graph.checks import percent_change
+
+    store = OxigraphStore(None)
+    build(store, ARTICLE)
+    change = STAT + "chn-swb-encounters-2024-06-to-2024-12"
+    rows = list(store.query(f"""PREFIX bkg: <{ids.DEF}> PREFIX prov: <{PROV}>
+      SELECT ?status ?computed ?a ?b ?fromFigure ?toFigure WHERE {{
+        GRAPH <{ids.GRAPH_ARTICLE}> {{ <{change}> bkg:fromObservation ?fromFigure ;
+            bkg:toObservation ?toFigure . ?fromFigure bkg:encounterCount ?a .
+            ?toFigure bkg:encounterCount ?b }}
+        GRAPH <{GRAPH}> {{ ?r bkg:reconciles <{change}> ; bkg:reconciliationStatus ?status ;
+            bkg:comparedWith ?value . ?value <{RDF_VALUE}> ?computed ;
+            prov:wasDerivedFrom ?fromFigure, ?toFigure }} }}""", union_default=False))
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["status"].value.endswith("/consistent")
+    expected = percent_change(int(row["a"].value), int(row["b"].value))
+    assert float(row["computed"].value) == pytest.approx(float(expected))
+    assert any(r.claim == change and r.kind == "percentage-change"
+               for r in reconcile(store))
+
+
+def test_a_wrong_stated_change_is_inconsistent(seed_store: Any) -> None:
+    change = STAT + "chn-swb-encounters-2024-06-to-2024-12"
+    stated = ids.DEF + "statedPercentageChange"
+    seed_store.update(f"""DELETE {{ GRAPH ?g {{ <{change}> <{stated}> ?v }} }}
+        INSERT {{ GRAPH ?g {{ <{change}> <{stated}> -60 }} }}
+        WHERE {{ GRAPH ?g {{ <{change}> <{stated}> ?v }} }}""")
+    result = by_claim(reconcile(seed_store))["chn-swb-encounters-2024-06-to-2024-12"]
+    assert (result.status, result.claimed, result.tolerance) == ("inconsistent", -60.0, 0.5)
 
 
 def test_with_cbp_data(full_store: Any, official_fy_totals: dict[str, int]) -> None:
@@ -127,20 +167,24 @@ def test_results_written_as_rdf(full_store: Any) -> None:
              <http://www.w3.org/ns/prov#generatedAtTime> ?t .
           OPTIONAL {{ ?r bkg:comparedWith/<{RDF_VALUE}> ?official }}
         }} }}"""))
-    assert len(rows) == 5
+    assert len(rows) == 6  # five figures and the stated change
     statuses = {r["claim"].value.rsplit("/", 1)[-1]: r["status"].value.rsplit("/", 1)[-1]
                 for r in rows}
     assert statuses["chn-swb-encounters-fy2023"] == "consistent"
     assert statuses["chn-swb-encounters-fy2024"] == "unverifiable"
-    assert sorted(int(r["official"].value) for r in rows if r["official"]) == [2_176, 24_314]
+    assert statuses["chn-swb-encounters-2024-06-to-2024-12"] == "consistent"
+    assert sorted(float(r["official"].value) for r in rows if r["official"]) == [
+        float(percent_change(2160, 820)), 2_176, 24_314]
 
 
 def test_http_reconciliation(client: Any) -> None:
     response = client.get("/reconciliation")
     assert response.status_code == 200
     body = response.get_json()
-    assert body["summary"] == {"consistent": 0, "inconsistent": 0, "unverifiable": 5}
-    assert {r["claimed"] for r in body["results"]} == {2160, 820, 2176, 24314, 38246}
+    assert body["summary"] == {"consistent": 1, "inconsistent": 0, "unverifiable": 5}
+    assert {r["claimed"] for r in body["results"]} == {2160, 820, 2176, 24314, 38246, -62}
+    change = next(r for r in body["results"] if r["kind"] == "percentage-change")
+    assert change["status"] == "consistent" and change["claim"].endswith("-2024-06-to-2024-12")
     bad = client.get("/reconciliation?status=maybe")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad-parameter"
 
@@ -157,6 +201,6 @@ def test_cli_reconcile(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
-    assert [r["status"] for r in results] == ["unverifiable"] * 5
+    assert [r["status"] for r in results if r["kind"] == "figure"] == ["unverifiable"] * 5
     written = OxigraphStore(tmp_path / "store")
     assert written.count(GRAPH) > 0
