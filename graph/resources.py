@@ -201,6 +201,7 @@ SELECT ?entity ?dataset ?period (SUM(?n) AS ?total) WHERE {{
   VALUES ?dim {{ {_DIMENSIONS} }}
   ?obs a qb:Observation ; ?dim ?entity ; qb:dataSet ?dataset ; bkg:{period} ?period ;
        bkg:{measure} ?n .
+  FILTER NOT EXISTS {{ ?obs a bkg:StatedFigure }}  # stated figures have their own series
 }} GROUP BY ?entity ?dataset ?period ORDER BY ?dataset ?period"""
 
 

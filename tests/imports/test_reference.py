@@ -97,3 +97,40 @@ def test_an_import_removes_copies_an_earlier_version_left(tmp_path: Path) -> Non
     assert [q for q in stale if q in kept] == []
     assert {Quad(q.subject, q.predicate, q.object, NamedNode(REFERENCE)) for q in stale} <= set(
         store.quads(None, None, None, REFERENCE))
+
+
+def test_year_over_year_growth_follows_interval_meets(everything: Any) -> None:
+    import csv
+
+    from graph.named_queries import bind_params, get_query
+
+    query = get_query("year-over-year-growth")
+    rows = list(everything.query(query.text, substitutions=bind_params(query, {})))
+    totals: dict[int, int] = {}
+    with open(CBP_STATE_CSV, newline="", encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            if r["Citizenship"] == "CHINA, PEOPLES REPUBLIC OF":
+                year = int(r["Fiscal Year"][:4])
+                totals[year] = totals.get(year, 0) + int(r["Encounter Count"])
+    found = {r["fiscalYear"].value: (int(r["encounters"].value), int(r["previous"].value))
+             for r in rows}
+    assert found == {intervals.fiscal_year_iri(y): (totals[y], totals[y - 1])
+                     for y in sorted(totals)[1:]}
+
+
+def test_dates_are_xsd_dates_that_take_day_arithmetic_on_disk(tmp_path: Path) -> None:
+    # xsd:date + xsd:dayTimeDuration is defined; a gYearMonth or a string would leave
+    # the sum unbound (the BIND must sit in the group that binds ?d: inside an OPTIONAL
+    # of its own it sees no ?d and is unbound for any datatype)
+    store = OxigraphStore(tmp_path / "store")
+    try:
+        build(store, ARTICLE)
+        import_ice_removals(store, ICE_CSV, progress=False)
+        query = f"""PREFIX xsd: <{XSD}> SELECT ?d ?next WHERE {{
+          ?i <{TIME}inXSDDate>|<{ids.DEF}statusDate>|<http://purl.org/dc/terms/date> ?d
+          BIND(?d + "P1D"^^xsd:dayTimeDuration AS ?next) }}"""
+        rows = list(store.query(query))
+        assert rows and all(r["d"].datatype.value == XSD + "date" for r in rows)
+        assert [r["d"] for r in rows if r["next"] is None] == []
+    finally:
+        store.close()
