@@ -259,6 +259,57 @@ def _group(triples: Iterable[Any], key: str) -> list[tuple[str, list[Any]]]:
     return sorted(grouped.items(), key=lambda item: compact(item[0]))
 
 
+def by_sentence(claims: Sequence[resources.ClaimSource]) -> list[dict[str, Any]]:
+    """The claims grouped under the sentence stating them, each sentence once, in the
+    order of the text; claims without a sentence come last, in a group without one.
+
+    One sentence usually states many claims about a thing (the flight page's twelve come
+    from its first sentence): quoting it under each claim repeated it twelve times.
+    """
+    groups: dict[str | None, dict[str, Any]] = {}
+    for claim in claims:
+        for sentence in claim.sentences or [None]:
+            key = sentence["iri"] if sentence else None
+            groups.setdefault(key, {"sentence": sentence, "claims": []})["claims"].append(claim)
+
+    def order(group: dict[str, Any]) -> tuple[int, Any, str]:
+        sentence = group["sentence"]
+        if sentence is None:
+            return (2, 0, "")
+        number = sentence.get("number")
+        return (0, number, sentence["iri"]) if number is not None else (1, 0, sentence["iri"])
+
+    return sorted(groups.values(), key=order)
+
+
+def _without_claim_links(incoming: Iterable[Any],
+                         claims: Sequence[resources.ClaimSource]) -> list[Any]:
+    """Incoming triples less the claims' ``rdf:subject``/``rdf:object``, which the page
+    shows as the claims themselves (a list of claim hashes says nothing)."""
+    ids = {c.claim for c in claims}
+    reified = {resources.RDF + "subject", resources.RDF + "object"}
+    return [t for t in incoming
+            if not (t.subject.value in ids and t.predicate.value in reified)]
+
+
+def _title(iri: str, description: resources.Description, names: dict[str, str]) -> str:
+    """The page's heading: the label, else for a claim what it claims, else a short name."""
+    if iri in names:
+        return names[iri]
+    if resources.BKG + "Claim" in description.types:
+        parts = {t.predicate.value: t.object for t in description.outgoing}
+        terms = [parts.get(resources.RDF + p) for p in ("subject", "predicate", "object")]
+        if all(terms):
+            return "Claim: " + " · ".join(_plain(t, names) for t in terms)
+    return short_name(iri)
+
+
+def _plain(term: Any, names: dict[str, str]) -> str:
+    if isinstance(term, NamedNode):
+        return names.get(term.value) or short_name(term.value)
+    return str(getattr(term, "value", term))
+
+
 def _page(store: Any, description: resources.Description, is_graph: bool) -> str:
     iri = description.iri
     shown = {iri, *description.types}
@@ -270,6 +321,7 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
         shown.add(claim.predicate)
     names = resources.labels(store, shown)
     outgoing = [t for t in description.outgoing if t.predicate.value != resources.RDF + "type"]
+    incoming = _without_claim_links(description.incoming, description.claims)
     charts_svg = [Markup(charts.line_chart(s.points, s.title) if s.kind == "line"
                          else charts.bar_chart(s.points, s.title))
                   for s in resources.series(store, iri)]
@@ -279,10 +331,10 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
                     if t.predicate.value in (resources.RDFS + "comment",
                                              resources.DCTERMS + "description")), None)
     return render_template(
-        "resource.html", iri=iri, label=names.get(iri) or compact(iri), names=names,
+        "resource.html", iri=iri, label=_title(iri, description, names), names=names,
         comment=comment, types=description.types, outgoing=_group(outgoing, "object"),
-        incoming=_group(description.incoming, "subject"),
-        truncated=description.incoming_truncated, claims=description.claims,
+        incoming=_group(incoming, "subject"),
+        truncated=description.incoming_truncated, claim_groups=by_sentence(description.claims),
         facts=resources.term_facts(store, description), charts=charts_svg,
         neighbours=neighbours, graph_size=store.count(iri) if is_graph else None,
         graph_store=has_route("/graph-store"), term=term_html, local_url=local_url,

@@ -3,12 +3,13 @@ analyst reads — labels rather than IRIs, sentences that wrap, each sentence qu
 an empty search box — on a real server."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser import chromium
+from tests.browser import chromium, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +23,10 @@ def browser() -> Iterator[Any]:
 
 
 def no_sideways_scroll(browser: Any) -> bool:
+    """Whether the page, images loaded, is no wider than the window."""
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight);")
+    wait_for(browser, lambda d: d.execute_script(
+        "return Array.from(document.images).every(function (i) { return i.complete; });"))
     return browser.execute_script(
         "var d = document.documentElement; return d.scrollWidth <= d.clientWidth;")
 
@@ -69,3 +74,35 @@ def test_every_named_query_page_fits_the_window(browser: Any, live_server: Any,
 def test_search_page_keeps_its_words_in_the_box(browser: Any, live_server: Any) -> None:
     browser.get(live_server.url + "/search?q=beijing")
     assert search_box(browser) == "beijing"
+
+
+FLIGHT = "/doc/id/flight/chn-removal-5"
+HASH = re.compile(r"\b[0-9a-f]{16}\b")
+
+
+def test_entity_page_quotes_each_sentence_once(browser: Any, live_server: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + FLIGHT)
+    quotes = [q.text
+              for q in browser.find_elements(By.CSS_SELECTOR, "blockquote.sentence")]
+    assert quotes and len(quotes) == len(set(quotes))
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert body.count("conducted the fifth large-scale deportation") == 1
+    claims = browser.find_elements(By.CSS_SELECTOR, ".sentence-group li.triple")
+    assert len(claims) >= 12
+    assert all(c.find_element(By.CSS_SELECTOR, "a.claim-link").get_attribute("href")
+               for c in claims)
+    texts = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "main a")]
+    assert not [t for t in texts if HASH.search(t) or t.startswith(BASE)]
+    assert search_box(browser) == ""
+    assert no_sideways_scroll(browser)
+
+
+def test_a_claim_page_is_titled_by_what_it_claims(browser: Any, live_server: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + FLIGHT)
+    browser.find_element(By.CSS_SELECTOR, "a.claim-link").click()
+    title = browser.find_element(By.TAG_NAME, "h1").text
+    assert title.startswith("Claim: ") and not HASH.search(title)
