@@ -268,7 +268,8 @@ def by_sentence(claims: Sequence[resources.ClaimSource]) -> list[dict[str, Any]]
     """
     groups: dict[str | None, dict[str, Any]] = {}
     for claim in claims:
-        for sentence in claim.sentences or [None]:
+        stated: list[dict[str, Any] | None] = list(claim.sentences) or [None]
+        for sentence in stated:
             key = sentence["iri"] if sentence else None
             groups.setdefault(key, {"sentence": sentence, "claims": []})["claims"].append(claim)
 
