@@ -44,7 +44,24 @@ from . import auth
 log = logging.getLogger("borderkg.access")
 bp = Blueprint("observability", __name__)
 
-EXPOSED = "ETag, Location, X-BorderKG-Truncated, X-BorderKG-Row-Limit, X-BorderKG-Cache"
+#: every response header the service sets that a browser script may need; CORS exposes
+#: them all and ``/openapi.json`` documents them from this table
+RESPONSE_HEADERS: dict[str, str] = {
+    "ETag": "Version of the answer (the store's version and the format).",
+    "Location": "Where a created graph or a redirect points.",
+    "Link": "The document's other formats (rel=alternate).",
+    "Retry-After": "Seconds to wait before asking again (503, 429).",
+    "WWW-Authenticate": "The bearer challenge of a 401.",
+    "Allow": "The methods a path accepts (405).",
+    "Content-Disposition": "The file name of a download.",
+    "X-Content-Media-Type": "The media type inside the gzip file of /dump.nq.gz.",
+    "X-BorderKG-Truncated": "true when the answer was cut at the row limit.",
+    "X-BorderKG-Row-Limit": "The row limit the answer was cut at.",
+    "X-BorderKG-Cache": "hit when the answer came from the result cache.",
+    "X-BorderKG-Service-Skipped": "SERVICE SILENT endpoints the policy skipped, as <IRI>s.",
+    "X-BorderKG-Load-Skipped": "LOAD SILENT sources the policy skipped, as <IRI>s.",
+}
+EXPOSED = ", ".join(RESPONSE_HEADERS)
 ALLOWED_HEADERS = "Accept, Authorization, Content-Type, If-None-Match"
 ALLOWED_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 

@@ -11,11 +11,17 @@ from typing import Any
 
 from flask import Blueprint, jsonify, render_template
 
+from graph.analysis import limits
+from graph.analysis.backend import BACKENDS
+from graph.analysis.centrality import MEASURES
+from graph.analysis.communities import ALGORITHMS
+from graph.analysis.projection import INCLUDE_CHOICES
 from graph.formats import GRAPH_FORMATS
 from queries import NamedQuery, Param, list_queries, load_query
 
 from .app import service
 from .linked_data import has_route, public_base
+from .observability import RESPONSE_HEADERS
 
 bp = Blueprint("openapi", __name__)
 
@@ -58,6 +64,8 @@ COMPONENTS: dict[str, Any] = {
     },
     "responses": {"Error": {"description": "An error, in the one error shape of the service.",
                             "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+    "headers": {name: {"description": text, "schema": {"type": "string"}}
+                for name, text in RESPONSE_HEADERS.items()},
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                    "description": "The update token (setting update_token)."}},
 }
@@ -113,14 +121,27 @@ RDF_CONTENT = {m: {"schema": {"type": "string"}} for m in (
 ALL_RDF_CONTENT: dict[str, Any] = {f.media_type: {"schema": {}} for f in GRAPH_FORMATS}
 
 
+def _see_other(summary: str, path: dict[str, Any], example: str) -> dict[str, Any]:
+    """A path whose GET is a 303 to the document (the ``path`` parameter's example set)."""
+    return {"get": {"summary": summary, "tags": ["linked data"],
+                    "parameters": [{**path, "example": example}],
+                    "responses": {"303": {"description": "See Other: the document."},
+                                  "default": ERROR}}}
+
+
 def _linked_data_paths() -> dict[str, Any]:
     path = _param("path", "Path of the IRI under the IRI base (id/country/CHN).",
                   {"type": "string", "pattern": "^[a-z]"}, True, "country/CHN", "path")
+    term = {**path, "description": "Path under the term or graph namespace.",
+            "schema": {"type": "string", "minLength": 1}}
     return {
-        "/id/{path}": {"get": {"summary": "Dereference an entity IRI", "tags": ["linked data"],
-                               "parameters": [path],
-                               "responses": {"303": {"description": "See Other: the document."},
-                                             "default": ERROR}}},
+        "/id/{path}": _see_other("Dereference an entity IRI", path, "country/CHN"),
+        "/def": {"get": {"summary": "Dereference the ontology's IRI", "tags": ["linked data"],
+                         "responses": {"303": {"description": "See Other: the document."},
+                                       "default": ERROR}}},
+        "/def/{path}": _see_other("Dereference an ontology term's IRI", term, "Claim"),
+        "/graph/{path}": _see_other("Dereference a named graph's IRI", term,
+                                    "article/000_e1eaba6903481a9d"),
         "/doc/{path}": _simple("Document describing a resource", "linked data",
                                [{**path, "example": "id/country/CHN"}],
                                {**HTML_TEXT, **RDF_CONTENT},
@@ -151,81 +172,205 @@ def _search_paths() -> dict[str, Any]:
     }
 
 
-ANALYSES: dict[str, tuple[str, list[tuple[str, bool, str | None]]]] = {
-    "path": ("Shortest paths between two entities", [("from", True, "China"),
-                                                     ("to", True, "U.S. Border Patrol"),
-                                                     ("k", False, None),
-                                                     ("max_length", False, None)]),
-    "neighbours": ("Entities within a few hops", [("entity", True, "China"), ("hops", False, None),
-                                                  ("max_nodes", False, None)]),
-    "centrality": ("Most central entities", [("measure", False, "pagerank"),
-                                             ("limit", False, None)]),
-    "communities": ("Communities of entities", [("algorithm", False, "louvain"),
-                                                ("seed", False, None)]),
-    "connectors": ("Entities that connect communities", []),
-    "similar": ("Entities similar to one", [("entity", True, "China")]),
+def _integer(low: int, high: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer", "minimum": low}
+    return schema if high is None else {**schema, "maximum": high}
+
+
+def _choice(values: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+TEXT = {"type": "string", "minLength": 1}
+LIMIT = ("limit", "Rows listed.", _integer(1, limits.MAX_LIMIT), False, None)
+MEMBERS = ("members", "Members listed per group.", _integer(1, limits.MAX_MEMBERS), False,
+           None)
+SEED = ("seed", "Random seed.", _integer(0, 2**32 - 1), False, None)
+BACKEND = ("backend", "Graph library.", _choice(BACKENDS), False, None)
+#: the parameters every analysis takes: which part of the graph it projects
+PROJECTION = [
+    _param("graph", "Named graphs to project (IRIs or short names; all by default).", TEXT),
+    _param("predicate", "Only links with these predicates (comma-separated IRIs).", TEXT),
+    _param("class", "Only entities of these classes (comma-separated IRIs).", TEXT),
+    _param("include", "Kinds of node left out by default to include (comma-separated).",
+           _choice(INCLUDE_CHOICES)),
+    _param("collapse_observations", "Fold statistical observations into their dimensions.",
+           _choice(("true", "false", "1", "0", "yes", "no")))]
+#: per analysis: summary and parameters (name, description, schema, required, example);
+#: every maximum is the cap of ``graph.analysis.limits`` the analysis enforces
+ANALYSES: dict[str, tuple[str, list[tuple[str, str, dict[str, Any], bool, Any]]]] = {
+    "path": ("Shortest paths between two entities", [
+        ("from", "Start entity (IRI or label).", TEXT, True, "China"),
+        ("to", "End entity (IRI or label).", TEXT, True, "U.S. Border Patrol"),
+        ("k", "Paths returned.", _integer(1, limits.MAX_PATHS), False, None),
+        ("max_length", "Hops per path.", _integer(1, limits.MAX_LENGTH), False, None)]),
+    "neighbours": ("Entities within a few hops", [
+        ("entity", "Centre (IRI or label).", TEXT, True, "China"),
+        ("hops", "Steps from the entity.", _integer(1, limits.MAX_HOPS), False, None),
+        ("max_nodes", "Nodes returned (a picture draws at most 150).",
+         _integer(1, limits.MAX_NODES), False, None)]),
+    "centrality": ("Most central entities", [
+        ("measure", "Centrality measure.", _choice(MEASURES), False, "pagerank"), LIMIT,
+        ("k", "Betweenness source nodes sampled.", _integer(1, limits.MAX_SAMPLES), False,
+         None), SEED, BACKEND]),
+    "communities": ("Communities of entities", [
+        ("algorithm", "Community detection algorithm.", _choice(ALGORITHMS), False,
+         "louvain"), SEED,
+        ("resolution", "Louvain resolution (above 0).", {
+            "type": "number", "minimum": 0, "exclusiveMinimum": True,
+            "maximum": limits.MAX_RESOLUTION}, False, None), LIMIT, MEMBERS, BACKEND]),
+    "components": ("Connected components, largest first", [LIMIT, MEMBERS]),
+    "connectors": ("Entities that connect communities", [LIMIT]),
+    "similar": ("Entities similar to one", [
+        ("entity", "The entity (IRI or label).", TEXT, True, "China"), LIMIT]),
 }
-INTEGER_PARAMS = {"k", "max_length", "hops", "max_nodes", "limit", "seed"}
 
 
 def _analysis_paths() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for name, (summary, params) in ANALYSES.items():
-        specs = [_param(p, p.replace("_", " "), {"type": "integer", "minimum": 1, "maximum": 4}
-                        if p in INTEGER_PARAMS else {"type": "string", "minLength": 1},
-                        required, example) for p, required, example in params]
+        specs = [_param(p, text, schema, required, example)
+                 for p, text, schema, required, example in params] + PROJECTION
         for suffix, content in (("", {JSON: {"schema": {
                 "$ref": "#/components/schemas/AnalysisResult"}}}),
                 (".svg", {"image/svg+xml": {"schema": {"type": "string"}}})):
             path = f"/analyses/{name}{suffix}"
             if has_route(path):
                 paths[path] = _simple(summary, "analyses", specs, content)
+    if has_route("/analyses/write"):
+        write_params = [_param("measure", "Measures to write (comma-separated).",
+                               _choice(MEASURES)),
+                        _param("k", "Betweenness source nodes sampled.",
+                               _integer(1, limits.MAX_SAMPLES)),
+                        *(_param(n, t, sc) for n, t, sc, _, _ in (SEED, BACKEND)), *PROJECTION]
+        paths["/analyses/write"] = {"post": {
+            "summary": "Write scores and communities into the analyses graph",
+            "tags": ["analyses"], "security": [{"bearer": []}], "parameters": write_params,
+            "responses": {"200": {"description": "What was written.", "content": {
+                JSON: {"schema": {"$ref": "#/components/schemas/AnalysisResult"}}}},
+                "default": ERROR}}}
     return paths
 
 
+RESULT_CONTENT: dict[str, Any] = {
+    "application/sparql-results+json": {"schema": RESULTS_SCHEMA},
+    "application/sparql-results+xml": {"schema": {"type": "string"}},
+    "text/csv": {"schema": {"type": "string"}},
+    "text/tab-separated-values": {"schema": {"type": "string"}}}
+#: what a query's answer may carry besides its body
+QUERY_HEADERS = {name: {"$ref": f"#/components/headers/{name}"} for name in (
+    "X-BorderKG-Truncated", "X-BorderKG-Row-Limit", "X-BorderKG-Cache",
+    "X-BorderKG-Service-Skipped")}
+DATASET = [_param(name, text, {"type": "string", "format": "iri"}) for name, text in (
+    ("default-graph-uri", "A graph of the query's default graph (overrides FROM)."),
+    ("named-graph-uri", "A named graph of the query's dataset (overrides FROM NAMED)."))]
+SPARQL_FORM = {"type": "object", "properties": {
+    "query": {"type": "string"}, "update": {"type": "string"},
+    "default-graph-uri": {"type": "string"}, "named-graph-uri": {"type": "string"},
+    "using-graph-uri": {"type": "string"}, "using-named-graph-uri": {"type": "string"},
+    "format": {"type": "string"}}}
+
+
+def _sparql_paths() -> dict[str, Any]:
+    answer = {"description": "The answer: results, a graph, or (without a query) the "
+                             "service description, or the query page for a browser.",
+              "headers": QUERY_HEADERS,
+              "content": {**RESULT_CONTENT, **ALL_RDF_CONTENT, **HTML_TEXT}}
+    get = {"summary": "SPARQL 1.1 query (GET), or the service description", "tags": ["sparql"],
+           "parameters": [
+               _param("query", "The SPARQL query; without it, the service description.",
+                      {"type": "string"}, False, "SELECT * WHERE { ?s ?p ?o } LIMIT 1"),
+               *DATASET, _param("format", "Answer format, overriding Accept (json, csv, "
+                                          "turtle...).", {"type": "string"})],
+           "responses": {"200": answer, "default": ERROR}}
+    post = {"summary": "SPARQL 1.1 query or update (POST)", "tags": ["sparql"],
+            "description": "A query as a form or application/sparql-query; an update as a "
+                           "form (update=) or application/sparql-update, with the token.",
+            "security": [{}, {"bearer": []}],
+            "requestBody": {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": SPARQL_FORM},
+                "application/sparql-query": {"schema": {"type": "string"}},
+                "application/sparql-update": {"schema": {"type": "string"}}}},
+            "responses": {"200": answer, "204": {
+                "description": "The update was applied.",
+                "headers": {n: {"$ref": f"#/components/headers/{n}"} for n in (
+                    "X-BorderKG-Service-Skipped", "X-BorderKG-Load-Skipped")}},
+                "default": ERROR}}
+    return {"/sparql": {"get": get, "post": post}} if has_route("/sparql") else {}
+
+
+def _graph_store_item(target: list[dict[str, Any]]) -> dict[str, Any]:
+    body = {"content": ALL_RDF_CONTENT}
+    write = {"security": [{"bearer": []}], "parameters": target, "tags": ["graph store"],
+             "responses": {"200": {"description": "Done."}, "201": {"description": "Created."},
+                           "204": {"description": "Done."}, "default": ERROR}}
+    return {
+        "get": {"summary": "Read a graph", "tags": ["graph store"], "parameters": target,
+                "responses": {"200": {"description": "The graph.", "content": ALL_RDF_CONTENT},
+                              "default": ERROR}},
+        "head": {"summary": "Whether a graph exists", "tags": ["graph store"],
+                 "parameters": target, "responses": {"200": {"description": "It exists."},
+                                                     "default": ERROR}},
+        "put": {**write, "summary": "Replace a graph", "requestBody": body},
+        "post": {**write, "summary": "Add to a graph", "requestBody": body},
+        "delete": {**write, "summary": "Delete a graph"}}
+
+
+def _graph_store_paths() -> dict[str, Any]:
+    if not has_route("/graph-store"):
+        return {}
+    indirect = [_param("graph", "IRI of the named graph.", {"type": "string", "format": "iri"}),
+                _param("default", "Address the default graph instead (empty value).",
+                       {"type": "string", "enum": [""]})]
+    direct = [_param("path", "The graph {iri_base}graph/{path}.", {"type": "string"}, True,
+                     "article/000_e1eaba6903481a9d", "path")]
+    return {"/graph-store": _graph_store_item(indirect),
+            "/graph-store/{path}": _graph_store_item(direct)}
+
+
 def _protocol_paths() -> dict[str, Any]:
-    paths: dict[str, Any] = {}
-    if has_route("/sparql"):
-        paths["/sparql"] = _simple("SPARQL 1.1 query (GET)", "sparql", [
-            _param("query", "The SPARQL query.", {"type": "string"}, True,
-                   "SELECT * WHERE { ?s ?p ?o } LIMIT 1")],
-            {"application/sparql-results+json": {"schema": {
-                "$ref": "#/components/schemas/SparqlResults"}},
-             "application/sparql-results+xml": {"schema": {"type": "string"}},
-             "text/csv": {"schema": {"type": "string"}},
-             "text/tab-separated-values": {"schema": {"type": "string"}}, **ALL_RDF_CONTENT})
-    if has_route("/graph-store"):
-        target = [_param("graph", "IRI of the named graph.", {"type": "string", "format": "iri"}),
-                  _param("default", "Address the default graph instead (empty value).",
-                         {"type": "string", "enum": [""]})]
-        body = {"content": ALL_RDF_CONTENT}
-        write = {"security": [{"bearer": []}], "parameters": target, "tags": ["graph store"],
-                 "responses": {"200": {"description": "Done."}, "201": {"description": "Created."},
-                               "204": {"description": "Done."}, "default": ERROR}}
-        paths["/graph-store"] = {
-            "get": {"summary": "Read a graph", "tags": ["graph store"], "parameters": target,
-                    "responses": {"200": {"description": "The graph.", "content": ALL_RDF_CONTENT},
-                                  "default": ERROR}},
-            "head": {"summary": "Whether a graph exists", "tags": ["graph store"],
-                     "parameters": target, "responses": {"200": {"description": "It exists."},
-                                                         "default": ERROR}},
-            "put": {**write, "summary": "Replace a graph", "requestBody": body},
-            "post": {**write, "summary": "Add to a graph", "requestBody": body},
-            "delete": {**write, "summary": "Delete a graph"}}
+    paths = {**_sparql_paths(), **_graph_store_paths()}
     if has_route("/reconciliation"):
         paths["/reconciliation"] = _simple(
             "The article's figures checked against official data", "reconciliation",
             [_param("status", "Keep one outcome.", {"type": "string", "enum": [
                 "consistent", "inconsistent", "unverifiable"]})],
             {JSON: {"schema": {"type": "object", "required": ["results", "summary"]}}})
+    if has_route("/admin/backup"):
+        paths["/admin/backup"] = {"post": {
+            "summary": "Back the store up under the data directory", "tags": ["admin"],
+            "security": [{"bearer": []}], "responses": {
+                "201": {"description": "Where the backup is, and its manifest.",
+                        "content": {JSON: {"schema": {"type": "object",
+                                                      "required": ["backup"]}}}},
+                "default": ERROR}}}
     return paths
+
+
+def _service_paths() -> dict[str, Any]:
+    """The pages, this document, and what operators watch."""
+    paths = {
+        "/": _simple("The query page", "pages", [], HTML_TEXT),
+        "/api": _simple("This document as a page", "pages", [], HTML_TEXT),
+        "/openapi.json": _simple("This document", "pages", [],
+                                 {JSON: {"schema": {"type": "object"}}}),
+        "/healthz": _simple("Liveness, the store's backend and version", "operations", [],
+                            {JSON: {"schema": {"type": "object", "required": ["status"]}}}),
+        "/metrics": _simple("Prometheus metrics", "operations", [],
+                            {"text/plain": {"schema": {"type": "string"}}}),
+        "/static/{filename}": _simple("Scripts, styles and the editor of the pages", "pages", [
+            _param("filename", "File under static/.", {"type": "string"}, True, "query.js",
+                   "path")], {"*/*": {"schema": {"type": "string", "format": "binary"}}}),
+    }
+    return {path: item for path, item in paths.items()
+            if has_route(path.replace("{filename}", "<path:filename>"))}
 
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.0 document of this app (routes it does not serve are left out)."""
     max_rows = service().settings.max_rows
     paths = {**_search_paths(), **_linked_data_paths(), **_protocol_paths(),
-             **_analysis_paths()}
+             **_analysis_paths(), **_service_paths()}
     for name in list_queries():
         paths[f"/queries/{name}"] = _query_operation(load_query(name), max_rows)
     return {"openapi": "3.0.3",
