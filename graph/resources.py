@@ -17,7 +17,8 @@ from pyoxigraph import Literal, NamedNode, Triple, Variable
 from . import ids
 from .store import Store, solutions
 
-__all__ = ["ClaimSource", "Description", "Series", "describe", "labels", "series", "term_facts"]
+__all__ = ["ClaimSource", "Description", "Series", "Term", "describe", "labels", "series",
+           "term_facts", "vocabulary"]
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -168,6 +169,51 @@ def term_facts(store: Store, description: Description) -> dict[str, Any] | None:
         facts["uses"] = _count(store, "SELECT ?term (COUNT(*) AS ?n) "
                                "WHERE { ?s ?term ?o } GROUP BY ?term", node)
     return facts
+
+
+@dataclass(frozen=True)
+class Term:
+    """One class or property an ontology defines, as its page lists it."""
+
+    iri: str
+    kind: str
+    label: str | None
+    comment: str | None
+
+
+#: the types that make a term a class or a property, as the ontology page groups them
+TERM_KINDS = {OWL + "Class": "class", RDFS + "Class": "class",
+              OWL + "ObjectProperty": "property", OWL + "DatatypeProperty": "property",
+              OWL + "AnnotationProperty": "property", RDF + "Property": "property"}
+_TERMS = f"""SELECT ?term ?type ?label ?comment ?namespace WHERE {{
+  VALUES ?type {{ {' '.join(f'<{t}>' for t in TERM_KINDS)} }}
+  ?term a ?type .
+  FILTER(isIRI(?term) && STRSTARTS(STR(?term), STR(?namespace)))
+  OPTIONAL {{ ?term <{RDFS}label> ?label }}
+  OPTIONAL {{ ?term <{RDFS}comment> ?comment }}
+}}"""
+
+
+def vocabulary(store: Store, namespace: str) -> list[Term]:
+    """The classes and properties under ``namespace``, classes first, by label.
+
+    What the ontology's own document lists, so that a reader arriving from the site's
+    logo sees the vocabulary rather than the ontology's few header triples. A term typed
+    both ``owl:ObjectProperty`` and ``rdf:Property`` is listed once.
+    """
+    bind = {Variable("namespace"): NamedNode(namespace)}
+    found: dict[str, Term] = {}
+    for row in solutions(store.query(_TERMS, substitutions=bind)):
+        iri = row["term"].value
+        if iri not in found or found[iri].label is None:
+            found[iri] = Term(iri, TERM_KINDS[row["type"].value],
+                              _value(row["label"]),
+                              _value(row["comment"]))
+    return sorted(found.values(), key=lambda t: (t.kind, (t.label or t.iri).lower()))
+
+
+def _value(term: Any) -> str | None:
+    return None if term is None else str(term.value)
 
 
 def _count(store: Store, query: str, node: NamedNode) -> int:

@@ -297,6 +297,10 @@ def _title(iri: str, description: resources.Description, names: dict[str, str]) 
     """The page's heading: the label, else for a claim what it claims, else a short name."""
     if iri in names:
         return names[iri]
+    title = next((getattr(t.object, "value", None) for t in description.outgoing
+                  if t.predicate.value == resources.DCTERMS + "title"), None)
+    if title:
+        return str(title)
     if resources.BKG + "Claim" in description.types:
         parts = {t.predicate.value: t.object for t in description.outgoing}
         terms = [parts.get(resources.RDF + p) for p in ("subject", "predicate", "object")]
@@ -309,6 +313,18 @@ def _plain(term: Any, names: dict[str, str]) -> str:
     if isinstance(term, NamedNode):
         return names.get(term.value) or short_name(term.value)
     return str(getattr(term, "value", term))
+
+
+VANN_NAMESPACE = "http://purl.org/vocab/vann/preferredNamespaceUri"
+
+
+def _vocabulary(store: Any, description: resources.Description) -> list[resources.Term]:
+    """For an ontology's document, the classes and properties under its namespace."""
+    if resources.OWL + "Ontology" not in description.types:
+        return []
+    namespace = next((getattr(t.object, "value", None) for t in description.outgoing
+                      if t.predicate.value == VANN_NAMESPACE), None) or description.iri + "/"
+    return resources.vocabulary(store, str(namespace))
 
 
 def _page(store: Any, description: resources.Description, is_graph: bool) -> str:
@@ -338,6 +354,7 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
         truncated=description.incoming_truncated, claim_groups=by_sentence(description.claims),
         facts=resources.term_facts(store, description), charts=charts_svg,
         neighbours=neighbours, graph_size=store.count(iri) if is_graph else None,
+        vocabulary=_vocabulary(store, description),
         graph_store=has_route("/graph-store"), term=term_html, local_url=local_url,
         namenode=NamedNode,
         compact=compact, alternates=[(f.name, ext) for ext, f in SUFFIXES.items() if f],

@@ -106,3 +106,24 @@ def test_a_claim_page_is_titled_by_what_it_claims(browser: Any, live_server: Any
     browser.find_element(By.CSS_SELECTOR, "a.claim-link").click()
     title = browser.find_element(By.TAG_NAME, "h1").text
     assert title.startswith("Claim: ") and not HASH.search(title)
+
+
+def test_the_logo_leads_to_the_ontology_and_its_terms(browser: Any, live_server: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + "/queries")
+    browser.find_element(By.CSS_SELECTOR, "header a.brand").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "BorderKG ontology"
+    assert browser.title.startswith("BorderKG ontology")
+
+    def rows(kind: str) -> dict[str, list[str]]:
+        table = browser.find_elements(By.CSS_SELECTOR, f"#{kind}-terms tbody tr")
+        return {r.find_elements(By.TAG_NAME, "td")[1].text:
+                [td.text for td in r.find_elements(By.TAG_NAME, "td")] for r in table}
+
+    classes, properties = rows("class"), rows("property")
+    assert len(classes) >= 20 and len(properties) >= 40
+    assert classes["bkg:Claim"][0] == "claim" and "reified" in classes["bkg:Claim"][2]
+    assert properties["bkg:destination"][0] == "destination"
+    assert not set(classes) & set(properties)
+    assert no_sideways_scroll(browser)
