@@ -41,6 +41,7 @@ from pyoxigraph import Store as _OxStore
 
 from .errors import BadParameter, BadRequest, BorderKGError, ConfigError
 from .store import OxigraphStore, Store
+from .union_graph import real_len
 
 MANIFEST = "manifest.json"
 FORMAT = "borderkg-backup"
@@ -145,7 +146,7 @@ def _checkpoint(store: OxigraphStore, target: Path) -> int:
     count is the backup's and costs the server's writers nothing."""
     with store.write_lock:
         store.snapshot(target)
-    return len(_OxStore.read_only(str(target)))
+    return real_len(_OxStore.read_only(str(target)))
 
 
 def _dump(store: OxigraphStore, target: Path) -> int:
@@ -298,7 +299,7 @@ def _staged(backup: Path, manifest: Manifest, staging: Path) -> Path:
         engine = _OxStore(str(staging))
         if manifest.kind == "nquads":
             engine.bulk_load(path=str(backup / NQUADS), format=RdfFormat.N_QUADS)
-        found = len(engine)
+        found = real_len(engine)
         engine.flush()
         del engine
     except (OSError, SyntaxError, ValueError) as exc:

@@ -126,16 +126,19 @@ def build(store: Store, article: Path | None) -> BuildReport:
         counts[quad.graph_name.value] = counts.get(quad.graph_name.value, 0) + 1
     drops = "".join(f"DROP SILENT GRAPH <{g}> ;\n" for g in REPLACED_GRAPHS)
     store.update(f"{drops}INSERT DATA {{\n{_as_graph_blocks(nquads)}\n}}")
-    _reconcile(store)
+    graph, checks = _reconcile(store)
+    counts[graph] = checks
     return BuildReport(article=article, quads=counts)
 
 
-def _reconcile(store: Store) -> None:
+def _reconcile(store: Store) -> tuple[str, int]:
     """Refresh the reconciliation graph: the stated figures and changes just built are
-    checked (against the official data loaded, if any) where every check lives."""
-    from .reconcile import reconcile, write_results
+    checked (against the official data loaded, if any) where every check lives. Returns
+    that graph and its size, which the build reports with the graphs it wrote."""
+    from .reconcile import GRAPH, reconcile, write_results
 
     write_results(store, reconcile(store))
+    return GRAPH, store.count(GRAPH)
 
 
 def _as_graph_blocks(nquads: str) -> str:

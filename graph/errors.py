@@ -7,6 +7,7 @@ requires for the situation, so the decision is made where the knowledge is.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -107,3 +108,21 @@ class ConfigError(BorderKGError):
     """A setting has an invalid value; raised at start-up, never per request."""
 
     status, code = 500, "config-error"
+
+
+_WHERE = re.compile(r"at (\d+):(\d+)")
+_EXPECTED = re.compile(r"expected (.*)", re.S)
+
+
+def syntax_error(exc: SyntaxError | ValueError, what: str = "query") -> QuerySyntaxError:
+    """A ``QuerySyntaxError`` with line/column parsed from Oxigraph's message when present."""
+    message = str(exc)
+    details: dict[str, Any] = {}
+    where = _WHERE.search(message)
+    if where:
+        details["line"], details["column"] = int(where.group(1)), int(where.group(2))
+    expected = _EXPECTED.search(message)
+    if expected:
+        details["expected"] = expected.group(1).strip()[:500]
+    return QuerySyntaxError(f"SPARQL {what} syntax error: {message.splitlines()[0][:300]}",
+                            **details)

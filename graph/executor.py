@@ -483,10 +483,12 @@ class _SnapshotStore(OxigraphStore):
         Store.__init__(self)
         self.path = Path(path)
         self.backend = "snapshot"
+        self.journal = None
         try:
             self._store = _OxStore.read_only(path)
         except OSError as exc:
             raise StoreError(f"cannot open store snapshot: {exc}") from None
+        self._caches()
 
     def close(self) -> None:
         del self._store

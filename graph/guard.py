@@ -29,7 +29,7 @@ So the policy is a static check of the request text, failing closed:
   name a new graph under the project's own ``iri_base``; anything else is a 403. A name
   that is no absolute IRI (relative without a base, ``\\u`` escapes decoding to ``>``) is
   a 400: the engine cannot parse it either.
-* A refused update is parsed by the engine first (``_refuse_unparsable``): a text the
+* A refused update is parsed by the engine first (``graph.updates.check_syntax``): a text the
   engine cannot parse is a 400 whatever it would reach, as for any other syntax error.
 * Shape limits (400): Oxigraph's parser and optimiser recurse, and crash the whole
   process (a segmentation fault, not an exception) on roughly 3,000 nested groups or
@@ -50,14 +50,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from pyoxigraph import NamedNode, Store
+from pyoxigraph import NamedNode
 
 from .errors import BadRequest, Forbidden, PayloadTooLarge
 from .silent import SKIPPED, SilentCall, silent_calls, skipping
 from .sparql_lexer import CLOSERS, OPENERS, position
 from .sparql_text import Kind, SparqlText, Token, analyse_tokens, lex
-from .store import syntax_error
 from .text_cache import TextCache, digest
+from .updates import check_syntax
 
 #: deepest bracket nesting accepted ({ ( [); the engine crashed at ~3,000
 MAX_NESTING = 100
@@ -131,7 +131,7 @@ def admit_request(text: str, kind: Kind, settings: Any, store: Any, *,
         if info.services or info.loads else []
     if calls:
         if kind == "update":
-            _refuse_unparsable(text, base_iri)  # located in the text as the client wrote it
+            check_syntax(text, base_iri)  # located in the text as the client wrote it
         text = skipping(text, calls)
         info = _lexed_and_shaped(text, kind, base_iri)
     _decide(text, info, settings, store, base_iri, dataset_params)
@@ -172,63 +172,11 @@ def _decide(text: str, info: SparqlText, settings: Any, store: Any, base_iri: st
             check_graph_iris(name, iris, settings, store)
     except Forbidden:
         if info.kind == "update":
-            _refuse_unparsable(text, base_iri)
+            check_syntax(text, base_iri)
         raise
 
 
 #: two operations that make any update stop, after it was parsed, before it changes a thing
-_PARSE_ONLY = " CREATE GRAPH <urn:borderkg:parse> ; CREATE GRAPH <urn:borderkg:parse> ; "
-_AT = re.compile(r"at (\d+):(\d+)")
-
-
-def _refuse_unparsable(text: str, base_iri: str | None) -> None:
-    """Raise the engine's ``QuerySyntaxError`` (400) when it cannot parse the update ``text``.
-
-    The engine has no parse-only call, but it parses an update whole before running its
-    first operation. So ``text`` runs with two operations in front, of which the second
-    always fails, on an empty scratch store: a syntax error anywhere in ``text`` is
-    raised by the parser, and otherwise the second ``CREATE`` fails and none of
-    ``text``'s own operations (a ``LOAD``, a ``SERVICE``) ever runs. They go after the
-    text's leading ``PREFIX``/``BASE`` declarations, where the engine reads a prologue
-    (it reads none after a ``;``), on the same line, and the error's column is moved back
-    over them.
-    """
-    at = _prologue_end(lex(text))
-    try:
-        Store().update(text[:at] + _PARSE_ONLY + text[at:], base_iri=base_iri)
-    except SyntaxError as exc:
-        message = _AT.sub(lambda m: _located(text, at, int(m[1]), int(m[2])), str(exc), count=1)
-        raise syntax_error(SyntaxError(message), "update") from None
-    except (RuntimeError, ValueError, OSError):
-        return  # parsed; the failure is the second CREATE's (or the base IRI's)
-
-
-def _prologue_end(toks: Sequence[Token]) -> int:
-    """The offset just after the ``PREFIX``/``BASE``/``VERSION`` declarations a text starts
-    with (0 when it starts with none)."""
-    i, end = 0, 0
-    while i < len(toks):
-        word, following = toks[i].upper, toks[i + 1:i + 3]
-        kinds = [t.kind for t in following]
-        size = 3 if word == "PREFIX" and kinds == ["pname", "iri"] else \
-            2 if (word, kinds[:1]) in (("BASE", ["iri"]), ("VERSION", ["string"])) else 0
-        if not size:
-            break
-        last = toks[i + size - 1]
-        i, end = i + size, last.start + len(last.text)
-    return end
-
-
-def _located(text: str, at: int, line: int, column: int) -> str:
-    """``at line:column`` of the engine's error, moved from the text it parsed (``text``
-    with ``_PARSE_ONLY`` inserted at offset ``at``) back to ``text``."""
-    insert_line = text.count("\n", 0, at) + 1
-    insert_column = at - (text.rfind("\n", 0, at) + 1) + 1
-    if line == insert_line and column > insert_column:
-        column = max(insert_column, column - len(_PARSE_ONLY))
-    return f"at {line}:{column}"
-
-
 def _lexed_and_shaped(text: str, kind: Kind, base_iri: str | None) -> SparqlText:
     """The report on ``text``, its shape checked, from one lexing (or from the cache)."""
     key = digest(text)

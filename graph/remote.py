@@ -57,7 +57,7 @@ from .remote_sparql import (
     trig_prefixes,
     without_columns,
 )
-from .sparql_text import analyse
+from .sparql_text import add_using, analyse
 from .store import QueryResult, Source, Store, Substitutions, open_source, solutions
 
 STAGING = "urn:x-borderkg:staging:"
@@ -283,7 +283,14 @@ class RemoteStore(Store):
             serialize(triples, output, fmt)
 
     # -- writing ----------------------------------------------------------------------
-    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+    def update(self, sparql: str, *, base_iri: str | None = None,
+               union_default: bool = False) -> None:
+        """Send ``sparql``; with ``union_default``, operations without their own dataset
+        get ``USING``/``USING NAMED`` for each named graph, so their WHERE matches the
+        named graphs' merge (the endpoint's update has no union option)."""
+        if union_default and not analyse(sparql, "update").dataset_keywords():
+            graphs = self.named_graphs()
+            sparql = add_using(sparql, graphs, graphs)
         if base_iri:
             sparql = f"BASE <{base_iri}>\n{sparql}"
         with self.write_lock:

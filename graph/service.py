@@ -54,15 +54,19 @@ class Service:
         return cls(settings, store, build_executor(settings, store))
 
     def update(self, text: str, base_iri: str | None = None, network: bool = False) -> None:
-        """Run a client's SPARQL update: on a local store in a thread that cannot open
-        sockets (the engine would make LOAD and SERVICE requests itself), so the policy
+        """Run a client's SPARQL update, its WHERE clauses over the dataset queries see
+        (the union default graph when ``default_graph_union`` is on): on a local store
+        in a thread that cannot open sockets (the engine would make LOAD and SERVICE
+        requests itself), so the policy
         is not the only wall between an update and the network. ``network`` is for an
         update whose every SERVICE call the policy allowed: it runs unfiltered."""
+        union = self.settings.default_graph_union
         if self.store.backend == "remote" or network:
-            self.store.update(text, base_iri=base_iri)
+            self.store.update(text, base_iri=base_iri, union_default=union)
             return
         try:
-            self.update_threads.call(self.store.update, text, base_iri=base_iri)
+            self.update_threads.call(self.store.update, text, base_iri=base_iri,
+                                     union_default=union)
         except PermissionError as exc:
             raise network_refused(exc) from None
 

@@ -36,13 +36,25 @@ from pyoxigraph import (
     QueryTriples,
     RdfFormat,
     Variable,
+    parse,
+    serialize,
 )
 from pyoxigraph import Store as _OxStore
 
-from .errors import BadRequest, BorderKGError, ConfigError, QuerySyntaxError, StoreError
+from . import union_graph as ug
+from . import updates
+from .errors import (
+    BadRequest,
+    BorderKGError,
+    ConfigError,
+    Forbidden,
+    QuerySyntaxError,
+    StoreError,
+    syntax_error,
+)
 from .outbound import remote_calls, remote_failure, settled
 from .sandbox import network_refused, sandboxed
-from .sparql_text import Kind
+from .sparql_text import Kind, analyse
 
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
 Source = bytes | str | IO[bytes] | Path
@@ -114,8 +126,10 @@ class Store(ABC):
 
     # -- writing ----------------------------------------------------------------------
     @abstractmethod
-    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
-        """Run a SPARQL update, all or nothing."""
+    def update(self, sparql: str, *, base_iri: str | None = None,
+               union_default: bool = False) -> None:
+        """Run a SPARQL update, all or nothing; with ``union_default`` its WHERE clauses
+        see the union default graph, as queries do."""
 
     @abstractmethod
     def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
@@ -157,20 +171,6 @@ def open_source(source: Source) -> IO[bytes] | bytes:
         opener = gzip.open if source.suffix == ".gz" else open
         return opener(source, "rb")  # type: ignore[return-value]
     return source
-
-
-def syntax_error(exc: SyntaxError | ValueError, what: str = "query") -> QuerySyntaxError:
-    """A ``QuerySyntaxError`` with line/column parsed from Oxigraph's message when present."""
-    message = str(exc)
-    details: dict[str, Any] = {}
-    where = _WHERE.search(message)
-    if where:
-        details["line"], details["column"] = int(where.group(1)), int(where.group(2))
-    expected = _EXPECTED.search(message)
-    if expected:
-        details["expected"] = expected.group(1).strip()[:500]
-    return QuerySyntaxError(f"SPARQL {what} syntax error: {message.splitlines()[0][:300]}",
-                            **details)
 
 
 #: what pyoxigraph raises for a failed query or update (``engine_error`` says what it means)
@@ -226,10 +226,13 @@ def _with_unknown_functions(run: Any, sparql: str, kwargs: dict[str, Any]) -> An
             unknown[NamedNode(match.group(1))] = _no_value
 
 
-def _has_from(sparql: str) -> bool:
-    from .sparql_text import analyse
-
-    return bool(analyse(sparql, "query").dataset_keywords() & {"FROM", "FROM NAMED"})
+def _text_dataset(sparql: str, base_iri: str | None) -> tuple[list[str], list[str]] | None:
+    """The ``FROM`` and ``FROM NAMED`` IRIs of a query, or None when it has neither."""
+    dataset = analyse(sparql, "query", base_iri).dataset
+    if not dataset:
+        return None
+    return ([iri for keyword, iri in dataset if keyword == "FROM"],
+            [iri for keyword, iri in dataset if keyword == "FROM NAMED"])
 
 
 #: the engine's failure for an operation on a graph it has no record of
@@ -253,85 +256,184 @@ def _silent_drops(sparql: str) -> str | None:
     return " SILENT".join(pieces)
 
 
-_WHERE = re.compile(r"at (\d+):(\d+)")
-_EXPECTED = re.compile(r"expected (.*)", re.S)
-
-
 class OxigraphStore(Store):
-    """Embedded Oxigraph: in memory (``path=None``) or RocksDB on disk."""
+    """Embedded Oxigraph: in memory (``path=None``) or RocksDB on disk.
+
+    Its union default graph is a set (``graph.union_graph``): queries over it read the
+    store's merge, and every write keeps the merge in step. Updates run through
+    ``graph.updates``, over the dataset queries see; on disk with a journal beside the
+    store, so a request a killed process left half done is undone when it next opens.
+    """
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
         self.path = Path(path) if path is not None else None
+        self.journal: updates.Journal | None = None
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
             try:
                 self._store = _OxStore(str(self.path))
             except OSError as exc:
                 raise ConfigError(f"cannot open store at {self.path}: {exc}") from None
+            self.journal = updates.Journal(self.path.with_name(self.path.name + ".journal"))
+            self.journal.recover(self._store)
         else:
             self._store = _OxStore()
         self.backend = "memory" if self.path is None else "disk"
+        self._caches()
+        self._open_merge()
+
+    def _caches(self) -> None:
+        """Per-version answers the query path reuses (the real named graphs, overlaps)."""
+        self._named: tuple[int, list[NamedNode]] | None = None
+        self._overlaps: dict[tuple[int, tuple[str, ...]], bool] = {}
+
+    def _open_merge(self) -> None:
+        """Make the merge current (once, for a store made without it or after a bulk write
+        that did not end)."""
+        ug.ensure_current(self._store)
 
     @property
     def engine(self) -> _OxStore:
-        """The pyoxigraph store itself, for fast paths (projection, bulk iteration)."""
+        """The pyoxigraph store itself, for fast paths (projection, bulk iteration). It
+        holds the hidden graphs too (``graph.union_graph.HIDDEN``)."""
         return self._store
 
+    # -- reading ---------------------------------------------------------------------------
     def query(self, sparql: str, *, union_default: bool = True,
               default_graphs: Sequence[str] | None = None,
               named_graphs: Sequence[str] | None = None,
               substitutions: Substitutions | None = None,
               base_iri: str | None = None) -> QueryResult:
         kwargs: dict[str, Any] = {"base_iri": base_iri, "substitutions": substitutions}
-        if default_graphs is not None:
-            kwargs["default_graph"] = [_graph_node(g) for g in default_graphs]
-        elif union_default and not _has_from(sparql):
-            # FROM/FROM NAMED in the query define its dataset; union must not override it
-            kwargs["use_default_graph_as_union"] = True
-        if named_graphs is not None:
-            kwargs["named_graphs"] = [NamedNode(g) for g in named_graphs]
+        engine = self._store
         try:
-            result = _with_unknown_functions(self._store.query, sparql, kwargs)
+            default, named = self._dataset(sparql, union_default, default_graphs, named_graphs,
+                                           base_iri)
+            if default is not None and len(default) > 1 and self._overlap(default):
+                engine, default, named = _merged(self._store, default, named), \
+                    [DefaultGraph()], named
+            if default is not None:
+                kwargs["default_graph"] = default
+            if named is not None:
+                kwargs["named_graphs"] = named
+            result = _with_unknown_functions(engine.query, sparql, kwargs)
             # SERVICE is called while rows are read: settle now, while a failure has a name
             return settled(result) if remote_calls(sparql, "query", base_iri) else result
         except ENGINE_FAILURES as exc:
             raise engine_error(exc, sparql, "query", base_iri) from None
 
+    def _dataset(self, sparql: str, union_default: bool, default_graphs: Sequence[str] | None,
+                 named_graphs: Sequence[str] | None, base_iri: str | None
+                 ) -> tuple[list[Any] | None, list[NamedNode] | None]:
+        """The default and named graphs to hand the engine (None: the engine's choice).
+
+        Given lists (the protocol's, or an update's USING) win; then the query's
+        ``FROM``/``FROM NAMED``, handed over only when a merge of several graphs must be
+        a set; then the union default graph, which is the merge; named graphs are always
+        the real ones, so ``GRAPH ?g`` never meets a hidden graph.
+        """
+        named = None if named_graphs is None else [NamedNode(g) for g in named_graphs]
+        if default_graphs is not None:
+            return [_graph_node(g) for g in default_graphs], \
+                self._real_named() if named is None else named
+        text_dataset = _text_dataset(sparql, base_iri)
+        if text_dataset is not None:
+            froms, from_named = text_dataset
+            if len(froms) < 2:
+                return None, named  # the engine reads one FROM graph as it is
+            return [NamedNode(g) for g in froms], \
+                [NamedNode(g) for g in from_named] if named is None else named
+        default = [ug.UNION] if union_default else None
+        return default, self._real_named() if named is None else named
+
+    def _real_named(self) -> list[NamedNode]:
+        """The real named graphs, listed once per store version."""
+        if self._named is None or self._named[0] != self._version:
+            self._named = (self._version, ug.real_named_graphs(self._store))
+        return self._named[1]
+
+    def _overlap(self, graphs: list[Any]) -> bool:
+        """Whether two of ``graphs`` share a triple (then their merge is not their bag)."""
+        key = (self._version, tuple(str(g) for g in graphs))
+        if key not in self._overlaps:
+            if len(self._overlaps) > 256:
+                self._overlaps.clear()
+            self._overlaps[key] = bool(self._store.query(
+                _SHARED_TRIPLE, named_graphs=[g for g in graphs if isinstance(g, NamedNode)],
+                default_graph=[g for g in graphs if isinstance(g, DefaultGraph)]))
+        return self._overlaps[key]
+
     def quads(self, subject: Any = None, predicate: Any = None, obj: Any = None,
               graph: Any = None) -> Iterator[Quad]:
         g = _graph_node(graph) if isinstance(graph, str) else graph
-        return iter(self._store.quads_for_pattern(_node(subject), _node(predicate), obj, g))
+        if g is not None and ug.is_hidden(g):
+            return iter(())
+        found = self._store.quads_for_pattern(_node(subject), _node(predicate), obj, g)
+        if g is not None:
+            return iter(found)
+        return (q for q in found if not ug.is_hidden(q.graph_name))
 
     def named_graphs(self) -> list[str]:
-        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, NamedNode))
+        return sorted(g.value for g in self._real_named())
 
     def count(self, graph: str | None = None) -> int:
         if graph is None:
-            return len(self._store)
-        g = _graph_node(graph)
-        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, g))
+            return ug.real_len(self._store)
+        if ug.is_hidden(graph):
+            return 0
+        return self._count(_graph_node(graph))
+
+    def _count(self, graph: NamedNode | DefaultGraph) -> int:
+        return sum(1 for _ in self._store.quads_for_pattern(None, None, None, graph))
 
     def contains_graph(self, graph: str) -> bool:
-        return self._store.contains_named_graph(NamedNode(graph))
+        return not ug.is_hidden(graph) and self._store.contains_named_graph(NamedNode(graph))
 
     def dump(self, output: IO[bytes], fmt: RdfFormat, graph: str | None = None) -> None:
         if graph is None:
-            self._store.dump(output, fmt)
-        else:
+            serialize(self.quads(), output, fmt)
+        elif not ug.is_hidden(graph):
             self._store.dump(output, fmt, from_graph=_graph_node(graph))
 
-    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+    # -- writing ---------------------------------------------------------------------------
+    def update(self, sparql: str, *, base_iri: str | None = None,
+               union_default: bool = False) -> None:
+        """Run ``sparql`` over the dataset queries see (``union_default``: the merge)."""
         with self.write_lock:
             try:
-                self._run_update(sparql, base_iri)
+                self._run_update(sparql, base_iri, union_default)
             except ENGINE_FAILURES as exc:
                 raise engine_error(exc, sparql, "update", base_iri) from None
             finally:
                 self._bump()
 
-    def _run_update(self, sparql: str, base_iri: str | None) -> None:
-        """Run ``sparql``; a ``DROP``/``CLEAR`` of a graph without triples succeeds.
+    def _run_update(self, sparql: str, base_iri: str | None, union_default: bool) -> None:
+        try:
+            request = updates.take_apart(sparql, base_iri)
+        except updates.Unsupported:
+            updates.check_syntax(sparql, base_iri)
+            self._engine_update(sparql, base_iri)
+            return
+        drop = updates.single_graph_drop(request)
+        if drop is not None:
+            updates.check_syntax(sparql, base_iri)
+            self._drop(*drop, forget=drop[0] == "DROP")
+            return
+        updates.run(self._store, self._select, sparql, base_iri, union_default, self.journal)
+
+    def _select(self, text: str, **kwargs: Any) -> QuerySolutions:
+        """An update's WHERE, evaluated as a query over the store as it is now (earlier
+        operations of the request may have made graphs or shared triples)."""
+        self._named = None
+        self._overlaps.clear()
+        kwargs.setdefault("union_default", False)
+        return solutions(self.query(text, **kwargs))
+
+    def _engine_update(self, sparql: str, base_iri: str | None) -> None:
+        """Run ``sparql`` by the engine itself (a text ``graph.updates`` does not take
+        apart), then rebuild the merge; a ``DROP``/``CLEAR`` of a graph without triples
+        succeeds.
 
         A graph without triples is an empty graph, so dropping or clearing it changes
         nothing and is no failure (the engine fails it unless the store recorded the
@@ -346,19 +448,30 @@ class OxigraphStore(Store):
             if silent is None:
                 raise
             self._store.update(silent, base_iri=base_iri)
+        ug.rebuild(self._store)
+
+    def _drop(self, keyword: str, graph: NamedNode | DefaultGraph, forget: bool) -> None:
+        """Clear ``graph`` (and with ``forget`` drop its record) in one transaction, the
+        merge's triples only it held going with it."""
+        if isinstance(graph, NamedNode) and ug.is_hidden(graph):
+            raise Forbidden(f"the graph <{graph.value}> is kept by BorderKG itself",
+                            graph=graph.value)
+        iri = "" if isinstance(graph, DefaultGraph) else graph.value
+        target = "DEFAULT" if not iri else f"GRAPH <{iri}>"
+        self._store.update(f"{ug.drop_text(iri)} ;\n"
+                           f"{'DROP' if forget and iri else 'CLEAR'} SILENT {target}")
 
     def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
              base_iri: str | None = None) -> None:
-        kwargs: dict[str, Any] = {"base_iri": base_iri}
-        if graph or fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
-            try:
-                kwargs["to_graph"] = _graph_node(graph)
-            except ValueError as exc:
-                raise BadRequest(f"cannot load into graph {graph!r}: {exc}") from None
+        """Parse ``source`` and add it, with its triples' place in the merge, in one
+        transaction (blank nodes fresh, as the engine's own load makes them)."""
+        self._writable(graph)
+        target = _target_graph(graph, fmt)
         data = open_source(source)
         with self.write_lock:
             try:
-                self._store.load(data, fmt, **kwargs)
+                quads = parse(data, fmt, base_iri=base_iri, rename_blank_nodes=True)
+                self._store.extend(ug.with_twins(_into(quads, target)))
             except SyntaxError as exc:
                 raise BadRequest(f"RDF syntax error: {exc}",
                                  line=getattr(exc, "lineno", None),
@@ -375,14 +488,31 @@ class OxigraphStore(Store):
 
     def extend(self, quads: Iterable[Quad]) -> None:
         with self.write_lock:
-            self._store.extend(quads)
-            self._bump()
+            try:
+                self._store.extend(ug.with_twins(self._checked(quads)))
+            finally:
+                self._bump()
 
     def bulk_extend(self, quads: Iterable[Quad]) -> None:
         """Fast, non-transactional add for building stores from scratch."""
         with self.write_lock:
-            self._store.bulk_extend(quads)
-            self._bump()
+            ug.mark_stale(self._store)
+            try:
+                self._store.bulk_extend(ug.with_twins(self._checked(quads)))
+                ug.mark_current(self._store)
+            finally:
+                self._bump()
+
+    def _checked(self, quads: Iterable[Quad]) -> Iterator[Quad]:
+        for quad in quads:
+            if ug.is_hidden(quad.graph_name):
+                raise Forbidden(f"the graph <{quad.graph_name}> is kept by BorderKG itself")
+            yield quad
+
+    def _writable(self, graph: str | None) -> None:
+        if graph and ug.is_hidden(graph):
+            raise Forbidden(f"the graph <{graph}> is kept by BorderKG itself and cannot be "
+                            "written", graph=graph)
 
     def bulk_load(self, parts: Sequence[IO[bytes]], fmt: RdfFormat, *,
                   graph: str | None = None, base_iri: str | None = None) -> None:
@@ -397,11 +527,15 @@ class OxigraphStore(Store):
         near the data's own size. Each call gives blank nodes fresh identities, so the
         caller only cuts files without blank nodes. A failing part raises its error with
         ``part`` set to its index (the first failing part wins); on disk the other parts
-        still load, in memory the parts before it stay loaded.
+        still load, in memory the parts before it stay loaded. The merge is filled from
+        the loaded graph afterwards (all graphs, for a dataset without a target); until
+        then the store is marked so that a start-up rebuilds it.
         """
+        self._writable(graph)
         kwargs: dict[str, Any] = {"format": fmt, "base_iri": base_iri}
-        if graph or fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
-            kwargs["to_graph"] = _graph_node(graph)
+        target = _target_graph(graph, fmt)
+        if target is not None:
+            kwargs["to_graph"] = target
         errors: dict[int, BaseException] = {}
         in_memory = self.backend == "memory"
 
@@ -414,6 +548,7 @@ class OxigraphStore(Store):
                 return False
 
         with self.write_lock:
+            ug.mark_stale(self._store)
             try:
                 if in_memory or len(parts) == 1:
                     for index, part in enumerate(parts):
@@ -426,6 +561,10 @@ class OxigraphStore(Store):
                         thread.start()
                     for thread in threads:
                         thread.join()
+                fill = None if target is None else "" if isinstance(target, DefaultGraph) \
+                    else target.value
+                self._store.update(ug.fill_text(fill))
+                ug.mark_current(self._store)
             finally:
                 self._bump()
         if errors:
@@ -436,22 +575,24 @@ class OxigraphStore(Store):
 
     def drop_graph(self, graph: str) -> bool:
         with self.write_lock:
-            if not graph:
-                first = next(iter(self._store.quads_for_pattern(None, None, None,
-                                                                DefaultGraph())), None)
-                self._store.clear_graph(DefaultGraph())
+            try:
+                if not graph:
+                    first = next(iter(self._store.quads_for_pattern(None, None, None,
+                                                                    DefaultGraph())), None)
+                    self._drop("CLEAR", DefaultGraph(), forget=False)
+                    return first is not None
+                node = NamedNode(graph)
+                existed = not ug.is_hidden(graph) and self._store.contains_named_graph(node)
+                if existed:
+                    self._drop("DROP", node, forget=True)
+                return existed
+            finally:
                 self._bump()
-                return first is not None
-            node = NamedNode(graph)
-            existed = self._store.contains_named_graph(node)
-            if existed:
-                self._store.remove_graph(node)
-            self._bump()
-            return existed
 
     def clear(self) -> None:
         with self.write_lock:
             self._store.clear()
+            ug.mark_current(self._store)
             self._bump()
 
     def snapshot(self, target: Path) -> Path:
@@ -466,6 +607,48 @@ class OxigraphStore(Store):
         if self.path is not None:
             self._store.flush()
         del self._store
+
+
+#: whether two of the named graphs (and the default graph, when listed) share a triple
+_SHARED_TRIPLE = """ASK {
+  { GRAPH ?a { ?s ?p ?o } GRAPH ?b { ?s ?p ?o } FILTER(?a != ?b) }
+  UNION { ?s ?p ?o GRAPH ?b { ?s ?p ?o } }
+}"""
+
+
+def _merged(engine: _OxStore, default: list[Any], named: list[NamedNode] | None) -> _OxStore:
+    """A scratch store whose default graph is the merge of ``default`` and whose named
+    graphs are ``named``: a query over it sees each shared triple once. Built per query,
+    only for graphs that do share triples (a cost proportional to their size)."""
+    scratch = _OxStore()
+    for graph in default:
+        scratch.extend(Quad(q.subject, q.predicate, q.object, DefaultGraph())
+                       for q in engine.quads_for_pattern(None, None, None, graph))
+    for graph in named or ():
+        scratch.extend(engine.quads_for_pattern(None, None, None, graph))
+    return scratch
+
+
+def _target_graph(graph: str | None, fmt: RdfFormat) -> NamedNode | DefaultGraph | None:
+    """The graph a load writes to: ``graph``; the default graph for a triples format; None
+    (each quad's own) for a dataset format without a target."""
+    if graph or fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
+        try:
+            return _graph_node(graph)
+        except ValueError as exc:
+            raise BadRequest(f"cannot load into graph {graph!r}: {exc}") from None
+    return None
+
+
+def _into(items: Iterable[Any], target: NamedNode | DefaultGraph | None) -> Iterator[Quad]:
+    """Parsed triples and quads as quads, in ``target`` when there is one."""
+    for item in items:
+        if target is not None:
+            yield Quad(item.subject, item.predicate, item.object, target)
+        elif ug.is_hidden(item.graph_name):
+            raise Forbidden(f"the graph <{item.graph_name.value}> is kept by BorderKG itself")
+        else:
+            yield item
 
 
 def open_store(settings: Any) -> Store:

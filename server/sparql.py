@@ -356,24 +356,10 @@ def run_update(op: Operation) -> Response:
     text = admitted.text
     if defaults or named:
         text = add_using(text, defaults, named)
-    elif svc.settings.default_graph_union and not info.dataset_keywords():
-        text = union_dataset(text, svc.store.named_graphs())
     svc.update(text, base_iri=endpoint_url(), network=admitted.network)
     response = empty(204)
     response.headers.update(skipped_headers(admitted))
     return response
-
-
-def union_dataset(text: str, graphs: list[str]) -> str:
-    """Give the WHERE clauses of an update the union default graph queries see.
-
-    Oxigraph's update has no union option, so with ``default_graph_union`` on, every
-    DELETE/INSERT ... WHERE operation without its own USING/WITH gets ``USING`` and
-    ``USING NAMED`` for each named graph: its WHERE then matches the merge of the named
-    graphs (and ``GRAPH ?g`` still ranges over them). Templates without ``GRAPH`` still
-    write to the store's own default graph, as SPARQL 1.1 Update prescribes.
-    """
-    return add_using(text, graphs, graphs)
 
 
 # -- service description -----------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_writing_reaches_100_percent_only_when_the_store_holds_every_quad(
     events: list[tuple[str, int, int, int | None]] = []
 
     def observe(phase: str, done: int, total: int) -> None:
-        held = len(store.engine) if phase == "writing" else None
+        held = store.count() if phase == "writing" else None
         events.append((phase, done, total, held))
 
     # the real table's first rows (the whole table is imported by the CLI test below)

@@ -125,9 +125,9 @@ def test_updates_cannot_reach_the_listener(listener: Listener) -> None:
             except Forbidden as exc:
                 assert "network" in exc.message
         assert listener.hits == 0
-        assert len(store.engine) == 0
+        assert store.count() == 0
         service.update("INSERT DATA { <http://e/s> <http://e/p> 1 }")  # still works
-        assert len(store.engine) == 1
+        assert store.count() == 1
     finally:
         service.update_threads.close()
 

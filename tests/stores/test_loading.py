@@ -112,8 +112,8 @@ def test_bulk_load_in_parts_matches_one_transaction(tmp_path: Path, backend: str
     whole = OxigraphStore(None)
     assert load_file(parts, path, bulk=True, progress=False).triples == 5_000
     load_file(whole, path, progress=False)
-    assert set(parts.engine.quads_for_pattern(None, None, None)) == \
-        set(whole.engine.quads_for_pattern(None, None, None))
+    assert set(parts.quads()) == \
+        set(whole.quads())
 
 
 def test_bulk_load_keeps_blank_nodes_whole(tmp_path: Path,
@@ -125,7 +125,7 @@ def test_bulk_load_keeps_blank_nodes_whole(tmp_path: Path,
     assert loading.split_lines(path, RdfFormat.N_TRIPLES, 4) == []
     store = OxigraphStore(tmp_path / "db")
     load_file(store, path, bulk=True, progress=False)
-    assert len({q.subject for q in store.engine.quads_for_pattern(None, None, None)}) == 1
+    assert len({q.subject for q in store.quads()}) == 1
 
 
 @pytest.mark.parametrize("backend", ["disk", "memory"])

@@ -2,11 +2,10 @@
 
 Every test of ``../shared/w3c/sparql11/manifest-all.ttl`` runs against each server; the
 table (groups x servers, pass/total) goes to the run's closing summary. BorderKG must pass
-at least as many tests as the reference in every group in the configuration the suite
-assumes (the default graph is only the default graph, SERVICE and LOAD may reach
-loopback). In its default configuration (union default graph; SERVICE and LOAD turned on
-by their documented settings) it may fall behind only in ``UNION_DIFFERENCES``, the tests
-that differ because of the union default graph; entailment is reported only.
+at least as many tests as the reference in every group, both in the configuration the
+suite assumes (the default graph is only the default graph, SERVICE and LOAD may reach
+loopback) and in its default configuration (union default graph; SERVICE and LOAD turned
+on by their documented settings); entailment is reported only.
 
 ``-m w3c`` selects this module. ``BORDERKG_W3C_GROUPS`` (comma-separated group names)
 runs part of the suite, ``BORDERKG_W3C_REPORT`` (a path) writes every outcome as JSON,
@@ -33,12 +32,6 @@ pytestmark = [pytest.mark.w3c, pytest.mark.timeout(900)]
 
 #: BorderKG as the suite assumes a server (union off, SERVICE to loopback) and as users get it
 CONFIGURATIONS = [JUDGED, *([DEFAULT] if DEFAULT_CONFIG else [])]
-
-#: tests the default configuration fails only because of its union default graph, which
-#: pyoxigraph evaluates as a bag (a triple in two graphs counts twice) and which an
-#: update's WHERE does not yet see whole: documented in docs/w3c.md; any other test where
-#: the default configuration falls behind the reference fails this module
-UNION_DIFFERENCES = frozenset({"exists/exists-graph-variable", "basic-update/insert-05a"})
 
 SELECTED = {g.strip() for g in os.environ.get("BORDERKG_W3C_GROUPS", "").split(",") if g.strip()}
 REPORT = os.environ.get("BORDERKG_W3C_REPORT")
@@ -88,10 +81,6 @@ def test_every_test_ran_on_every_server(suite_run: Run) -> None:
 def test_borderkg_passes_as_many_as_oxigraph(suite_run: Run, group: str, label: str) -> None:
     passed = passes(suite_run.outcomes)
     lagging = [o for o in behind(suite_run.outcomes, label, REFERENCE) if o.group == group]
-    if label == DEFAULT:
-        unexplained = [o for o in lagging if o.case not in UNION_DIFFERENCES]
-        assert not unexplained, "\n".join(f"  {o.case}: {o.reason}" for o in unexplained)
-        return
     assert passed[group, label] >= passed[group, REFERENCE], (
         f"{group}: {label} {passed[group, label]}, oxigraph serve "
         f"{passed[group, REFERENCE]}; failing where oxigraph passes:\n"
