@@ -14,8 +14,9 @@ holds one request thread, waiting, and never the other clients.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 
 from graph.admission import QUEUE_SECONDS
 from graph.analysis import bounded, project, resolve
@@ -24,6 +25,7 @@ from graph.analysis.projection import INCLUDE_CHOICES, Projection, ProjectionOpt
 from graph.analysis.render import render_svg, to_dot
 from graph.errors import BadParameter
 
+from . import result_pages
 from .app import service
 from .auth import require_write
 from .clients import client_address
@@ -132,9 +134,30 @@ def _listing(name: str, default: int, cap: int, what: str) -> int:
 
 
 def _json(p: Projection, body: dict[str, Any]) -> Response:
-    response = jsonify(dict(body, projection=p.summary()))
+    """The answer: JSON, or a page when a browser asks (``server.result_pages``)."""
+    answer = dict(body, projection=p.summary())
+    if request.method == "GET" and result_pages.wants_html():
+        response = Response(_page(answer), mimetype="text/html")
+    else:
+        response = jsonify(answer)
     response.headers["Cache-Control"] = "no-cache"
+    response.vary.add("Accept")
     return response
+
+
+def _page(answer: dict[str, Any]) -> str:
+    from .openapi import ANALYSES
+
+    name = request.path.removeprefix("/analyses/")
+    facts, tables = result_pages.sections(answer)
+    query = request.args.to_dict(flat=False)
+    links = [("JSON", "?" + urlencode({**query, "format": "json"}, doseq=True))]
+    if any(rule.rule == request.path + ".svg" for rule in current_app.url_map.iter_rules()):
+        links.append(("picture", request.path + ".svg?" + urlencode(query, doseq=True)))
+    return render_template("analysis.html", title=ANALYSES.get(name, (name,))[0],
+                           facts=facts, tables=tables, links=result_pages.link_list(links),
+                           parameters=[(k, ", ".join(v)) for k, v in query.items()
+                                       if k != "format"])
 
 
 def _svg(data: bytes) -> Response:

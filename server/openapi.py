@@ -187,6 +187,8 @@ MEMBERS = ("members", "Members listed per group.", _integer(1, limits.MAX_MEMBER
            None)
 SEED = ("seed", "Random seed.", _integer(0, 2**32 - 1), False, None)
 BACKEND = ("backend", "Graph library.", _choice(BACKENDS), False, None)
+FORMAT = _param("format", "json, or html for the page a browser gets by Accept.",
+                _choice(("json", "html")))
 #: the parameters every analysis takes: which part of the graph it projects
 PROJECTION = [
     _param("graph", "Named graphs to project (IRIs or short names; all by default).", TEXT),
@@ -231,12 +233,13 @@ def _analysis_paths() -> dict[str, Any]:
     for name, (summary, params) in ANALYSES.items():
         specs = [_param(p, text, schema, required, example)
                  for p, text, schema, required, example in params] + PROJECTION
-        for suffix, content in (("", {JSON: {"schema": {
-                "$ref": "#/components/schemas/AnalysisResult"}}}),
-                (".svg", {"image/svg+xml": {"schema": {"type": "string"}}})):
+        for suffix, content, extra in (
+                ("", {JSON: {"schema": {"$ref": "#/components/schemas/AnalysisResult"}},
+                      **HTML_TEXT}, [FORMAT]),
+                (".svg", {"image/svg+xml": {"schema": {"type": "string"}}}, [])):
             path = f"/analyses/{name}{suffix}"
             if has_route(path):
-                paths[path] = _simple(summary, "analyses", specs, content)
+                paths[path] = _simple(summary, "analyses", specs + extra, content)
     if has_route("/analyses/write"):
         write_params = [_param("measure", "Measures to write (comma-separated).",
                                _choice(MEASURES)),
@@ -334,8 +337,9 @@ def _protocol_paths() -> dict[str, Any]:
         paths["/reconciliation"] = _simple(
             "The article's figures checked against official data", "reconciliation",
             [_param("status", "Keep one outcome.", {"type": "string", "enum": [
-                "consistent", "inconsistent", "unverifiable"]})],
-            {JSON: {"schema": {"type": "object", "required": ["results", "summary"]}}})
+                "consistent", "inconsistent", "unverifiable"]}), FORMAT],
+            {JSON: {"schema": {"type": "object", "required": ["results", "summary"]}},
+             **HTML_TEXT})
     if has_route("/admin/backup"):
         paths["/admin/backup"] = {"post": {
             "summary": "Back the store up under the data directory", "tags": ["admin"],

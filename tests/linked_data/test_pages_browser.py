@@ -127,3 +127,56 @@ def test_the_logo_leads_to_the_ontology_and_its_terms(browser: Any, live_server:
     assert properties["bkg:destination"][0] == "destination"
     assert not set(classes) & set(properties)
     assert no_sideways_scroll(browser)
+
+
+#: every GET analysis with what it needs, and a label its page must link
+ANALYSIS_PAGES = [
+    ("path?from=China&to=U.S.%20Department%20of%20Homeland%20Security&k=2",
+     "U.S. Department of Homeland Security"),
+    ("neighbours?entity=China", "China"),
+    ("centrality?limit=5", "United States"),
+    ("communities?limit=3&members=5", None),
+    ("components?limit=3&members=5", None),
+    ("connectors?limit=5", None),
+    ("similar?entity=China&limit=5", None),
+]
+
+
+@pytest.mark.parametrize(("query", "label"), ANALYSIS_PAGES)
+def test_analysis_answers_are_pages_for_a_browser(browser: Any, live_server: Any, query: str,
+                                                  label: str | None) -> None:
+    import requests
+    from selenium.webdriver.common.by import By
+
+    from server.openapi import ANALYSES
+
+    url = f"{live_server.url}/analyses/{query}"
+    assert requests.get(url, timeout=60).headers["Content-Type"] == "application/json"
+    browser.get(url)
+    name = query.split("?")[0]
+    assert browser.find_element(By.TAG_NAME, "h1").text == ANALYSES[name][0]
+    assert browser.find_elements(By.CSS_SELECTOR, "table.results tbody tr")
+    links = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "main a")]
+    assert not [t for t in links if t.startswith(BASE)]
+    if label:
+        assert label in links
+    assert "JSON" in links
+    assert no_sideways_scroll(browser)
+
+
+def test_reconciliation_is_a_table_for_a_browser(browser: Any, live_server: Any) -> None:
+    import requests
+    from selenium.webdriver.common.by import By
+
+    answer = requests.get(live_server.url + "/reconciliation", timeout=60).json()
+    browser.get(live_server.url + "/reconciliation")
+    rows = browser.find_elements(By.CSS_SELECTOR, "table.reconciliation tbody tr")
+    assert len(rows) == len(answer["results"])
+    figures = [r.find_element(By.CSS_SELECTOR, "td a").text for r in rows]
+    assert figures == [r["label"] for r in answer["results"]]
+    status, count = next((s, n) for s, n in answer["summary"].items() if n)
+    browser.find_element(By.CSS_SELECTOR, f"a.status-{status}").click()
+    kept = browser.find_elements(By.CSS_SELECTOR, "table.reconciliation tbody tr")
+    assert len(kept) == count
+    assert {r.get_attribute("class") for r in kept} == {f"status-{status}"}
+    assert no_sideways_scroll(browser)
