@@ -26,6 +26,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "load": ("server.cli_data:load", "Load RDF files into the store."),
     "import": ("server.cli_data:import_group", "Import official statistics."),
     "reconcile": ("server.cli_data:reconcile", "Check the article's figures against data."),
+    "entail": ("server.cli_entail:entail", "Materialise RDFS / OWL 2 RL entailments."),
     "analyze": ("server.cli_analyze:analyze", "Relationship analyses (paths, centrality...)."),
     "backup": ("server.cli_backup:backup", "Back the store up, also while the server runs."),
     "restore": ("server.cli_backup:restore", "Restore a backup into the data directory."),
