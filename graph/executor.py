@@ -488,6 +488,7 @@ class _SnapshotStore(OxigraphStore):
             self._store = _OxStore.read_only(path)
         except OSError as exc:
             raise StoreError(f"cannot open store snapshot: {exc}") from None
+        self._writes = []
         self._caches()
 
     def close(self) -> None:

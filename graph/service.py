@@ -18,6 +18,7 @@ from .errors import BorderKGError, ConfigError
 from .executor import InProcessExecutor, SnapshotPoolExecutor
 from .fork_pool import ForkPoolExecutor
 from .loading import load_files
+from .mirror import MirroredStore, MirrorExecutor
 from .sandbox import SandboxedThreads, check_available, network_refused
 from .settings import Settings, load_settings
 from .store import Store, open_store
@@ -44,7 +45,7 @@ class Service:
               build_if_empty: bool = True) -> Service:
         """Open the configured store (building the seed when empty) and its executor."""
         settings = settings or load_settings()
-        store = store or open_store(settings)
+        store = store or open_service_store(settings)
         if settings.load:
             preload(store, settings.load)
         if build_if_empty:
@@ -82,6 +83,15 @@ class Service:
             close()
         self.update_threads.close()
         self.store.close()
+
+
+def open_service_store(settings: Settings) -> Store:
+    """The store a service serves: on disk with ``memory_copy``, the disk store whose
+    queries read an in-memory copy (``graph.mirror``); otherwise ``open_store``'s. One-off
+    commands (query, load, import) open the plain store: a copy would only cost them."""
+    if settings["store"] == "disk" and settings["memory_copy"]:
+        return MirroredStore(settings.data_path / "store")
+    return open_store(settings)
 
 
 def load_problem(backend: str, paths: list[str]) -> str | None:
@@ -129,6 +139,8 @@ def make_executor(settings: Settings, store: Store) -> Any:
     is local, so a query past ``query_timeout`` is stopped (503) and no query can open a
     socket (``graph.sandbox``):
 
+    * disk with ``memory_copy`` (the default): ``MirrorExecutor`` — snapshot workers
+      until the in-memory copy is filled, then children forked over the copy;
     * disk: ``SnapshotPoolExecutor`` — ``query_workers`` processes over snapshots
       (started in the background, so start-up is not slowed);
     * memory: ``ForkPoolExecutor`` — ``query_workers`` children forked from this process,
@@ -140,6 +152,12 @@ def make_executor(settings: Settings, store: Store) -> Any:
     """
     if store.backend in ("disk", "memory"):
         check_available()  # never evaluate a client's text unprotected
+    if isinstance(store, MirroredStore):
+        store.start_filling()
+        return NetworkRouter(
+            MirrorExecutor(store, SnapshotPoolExecutor(store, settings.query_workers),
+                           lambda: ForkPoolExecutor(store, settings.query_workers)),
+            lambda: SnapshotPoolExecutor(store, 1, sandbox=False))
     if store.backend == "disk":
         return NetworkRouter(
             SnapshotPoolExecutor(store, settings.query_workers),

@@ -280,6 +280,8 @@ class OxigraphStore(Store):
         else:
             self._store = _OxStore()
         self.backend = "memory" if self.path is None else "disk"
+        #: the engines every write goes to, in order: the durable one first
+        self._writes: list[Any] = [self._store]
         self._caches()
         self._open_merge()
 
@@ -420,7 +422,8 @@ class OxigraphStore(Store):
             updates.check_syntax(sparql, base_iri)
             self._drop(*drop, forget=drop[0] == "DROP")
             return
-        updates.run(self._store, self._select, sparql, base_iri, union_default, self.journal)
+        updates.run(self._store, self._writes, self._select, sparql, base_iri, union_default,
+                    self.journal)
 
     def _select(self, text: str, **kwargs: Any) -> QuerySolutions:
         """An update's WHERE, evaluated as a query over the store as it is now (earlier
@@ -441,14 +444,19 @@ class OxigraphStore(Store):
         runs again with ``SILENT`` on its ``DROP``/``CLEAR`` operations; any other
         failure (``MOVE`` of a missing graph, ``CREATE`` of an existing one) stays.
         """
+        durable = self._writes[0]
         try:
-            self._store.update(sparql, base_iri=base_iri)
+            durable.update(sparql, base_iri=base_iri)
         except RuntimeError as exc:
             silent = _silent_drops(sparql) if _MISSING_GRAPH.search(str(exc)) else None
             if silent is None:
                 raise
-            self._store.update(silent, base_iri=base_iri)
-        ug.rebuild(self._store)
+            durable.update(silent, base_iri=base_iri)
+        ug.rebuild(durable)
+        self._engine_updated()
+
+    def _engine_updated(self) -> None:
+        """Hook: the durable engine ran a text itself (a copy must follow it)."""
 
     def _drop(self, keyword: str, graph: NamedNode | DefaultGraph, forget: bool) -> None:
         """Clear ``graph`` (and with ``forget`` drop its record) in one transaction, the
@@ -458,8 +466,9 @@ class OxigraphStore(Store):
                             graph=graph.value)
         iri = "" if isinstance(graph, DefaultGraph) else graph.value
         target = "DEFAULT" if not iri else f"GRAPH <{iri}>"
-        self._store.update(f"{ug.drop_text(iri)} ;\n"
-                           f"{'DROP' if forget and iri else 'CLEAR'} SILENT {target}")
+        text = f"{ug.drop_text(iri)} ;\n{'DROP' if forget and iri else 'CLEAR'} SILENT {target}"
+        for engine in self._writes:
+            engine.update(text)
 
     def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
              base_iri: str | None = None) -> None:
@@ -470,8 +479,9 @@ class OxigraphStore(Store):
         data = open_source(source)
         with self.write_lock:
             try:
-                quads = parse(data, fmt, base_iri=base_iri, rename_blank_nodes=True)
-                self._store.extend(ug.with_twins(_into(quads, target)))
+                quads: Iterable[Quad] = _into(parse(data, fmt, base_iri=base_iri,
+                                                    rename_blank_nodes=True), target)
+                self._each("extend", quads)
             except SyntaxError as exc:
                 raise BadRequest(f"RDF syntax error: {exc}",
                                  line=getattr(exc, "lineno", None),
@@ -489,19 +499,31 @@ class OxigraphStore(Store):
     def extend(self, quads: Iterable[Quad]) -> None:
         with self.write_lock:
             try:
-                self._store.extend(ug.with_twins(self._checked(quads)))
+                self._each("extend", self._checked(quads))
             finally:
                 self._bump()
 
     def bulk_extend(self, quads: Iterable[Quad]) -> None:
         """Fast, non-transactional add for building stores from scratch."""
         with self.write_lock:
-            ug.mark_stale(self._store)
+            self._mark(ug.mark_stale)
             try:
-                self._store.bulk_extend(ug.with_twins(self._checked(quads)))
-                ug.mark_current(self._store)
+                self._each("bulk_extend", self._checked(quads))
+                self._mark(ug.mark_current)
             finally:
                 self._bump()
+
+    def _each(self, method: str, quads: Iterable[Quad]) -> None:
+        """``engine.<method>`` of ``quads`` with their place in the merge, on every engine
+        writes go to (the quads listed once when there are several)."""
+        if len(self._writes) > 1:
+            quads = list(quads)
+        for engine in self._writes:
+            getattr(engine, method)(ug.with_twins(quads))
+
+    def _mark(self, mark: Any) -> None:
+        for engine in self._writes:
+            mark(engine)
 
     def _checked(self, quads: Iterable[Quad]) -> Iterator[Quad]:
         for quad in quads:
@@ -538,17 +560,18 @@ class OxigraphStore(Store):
             kwargs["to_graph"] = target
         errors: dict[int, BaseException] = {}
         in_memory = self.backend == "memory"
+        durable = self._writes[0]
 
         def load(index: int, part: IO[bytes]) -> bool:
             try:
-                (self._store.load if in_memory else self._store.bulk_load)(part, **kwargs)
+                (durable.load if in_memory else durable.bulk_load)(part, **kwargs)
                 return True
             except BaseException as exc:  # noqa: BLE001 - re-raised below, by the caller
                 errors[index] = exc
                 return False
 
         with self.write_lock:
-            ug.mark_stale(self._store)
+            self._mark(ug.mark_stale)
             try:
                 if in_memory or len(parts) == 1:
                     for index, part in enumerate(parts):
@@ -563,8 +586,10 @@ class OxigraphStore(Store):
                         thread.join()
                 fill = None if target is None else "" if isinstance(target, DefaultGraph) \
                     else target.value
-                self._store.update(ug.fill_text(fill))
-                ug.mark_current(self._store)
+                self._loaded_into_copies(target)
+                for engine in self._writes:
+                    engine.update(ug.fill_text(fill))
+                self._mark(ug.mark_current)
             finally:
                 self._bump()
         if errors:
@@ -572,6 +597,9 @@ class OxigraphStore(Store):
             failure = errors[first]
             failure.part = first  # type: ignore[attr-defined]
             raise failure
+
+    def _loaded_into_copies(self, target: NamedNode | DefaultGraph | None) -> None:
+        """Hook: a bulk load reached the durable engine only (a copy must follow it)."""
 
     def drop_graph(self, graph: str) -> bool:
         with self.write_lock:
@@ -591,22 +619,27 @@ class OxigraphStore(Store):
 
     def clear(self) -> None:
         with self.write_lock:
-            self._store.clear()
-            ug.mark_current(self._store)
+            for engine in self._writes:
+                engine.clear()
+            self._mark(ug.mark_current)
             self._bump()
 
     def snapshot(self, target: Path) -> Path:
         """A consistent, independent copy of the on-disk store (hard links, milliseconds)."""
         if self.path is None:
             raise ConfigError("only the on-disk store can be snapshotted")
-        self._store.flush()
-        self._store.backup(str(target))
+        self._writes[0].flush()
+        self._writes[0].backup(str(target))
         return target
 
-    def close(self) -> None:
+    def flush(self) -> None:
+        """Write the durable engine's buffers out (on disk; nothing in memory)."""
         if self.path is not None:
-            self._store.flush()
-        del self._store
+            self._writes[0].flush()
+
+    def close(self) -> None:
+        self.flush()
+        del self._store, self._writes
 
 
 #: whether two of the named graphs (and the default graph, when listed) share a triple

@@ -480,10 +480,16 @@ class Journal:
 
 
 class Writer:
-    """Applies changes with the merge kept in step, and can undo them all."""
+    """Applies changes with the merge kept in step, and can undo them all.
 
-    def __init__(self, engine: Engine, journal: Journal | None) -> None:
+    ``engine`` is the one read to tell what a change really changes; ``targets`` are the
+    engines the changes go to, in order (the durable one first; the read one among them).
+    """
+
+    def __init__(self, engine: Engine, journal: Journal | None,
+                 targets: Sequence[Any] | None = None) -> None:
         self.engine, self.journal = engine, journal
+        self.targets = list(targets) if targets is not None else [engine]
         self.done: list[tuple[str, Quad]] = []
         self.created: list[NamedNode] = []
 
@@ -497,22 +503,26 @@ class Writer:
                             if isinstance(g, NamedNode) and not engine.contains_named_graph(g))
         self._note("-", gone)
         self._note("+", new + twins)
-        for quad in gone:
-            engine.remove(quad)
-        engine.extend(new + twins)
+        for target in self.targets:
+            for quad in gone:
+                target.remove(quad)
+            target.extend(new + twins)
         orphans = ug.orphans(engine, gone)
         self._note("-", orphans)
-        for quad in orphans:
-            engine.remove(quad)
+        for target in self.targets:
+            for quad in orphans:
+                target.remove(quad)
 
     def create(self, graph: NamedNode) -> None:
-        self.engine.add_graph(graph)
+        for target in self.targets:
+            target.add_graph(graph)
         self.created.append(graph)
 
     def forget_graph(self, graph: NamedNode) -> None:
         """Drop ``graph``'s record once its quads are gone (``DROP`` of an empty graph)."""
         if self.engine.contains_named_graph(graph):
-            self.engine.remove_graph(graph)
+            for target in self.targets:
+                target.remove_graph(graph)
 
     def _note(self, sign: str, quads: list[Quad]) -> None:
         if self.journal is not None:
@@ -520,22 +530,25 @@ class Writer:
         self.done.extend((sign, q) for q in quads)
 
     def undo(self) -> None:
-        for sign, quad in reversed(self.done):
-            (self.engine.remove if sign == "+" else self.engine.add)(quad)
+        for target in self.targets:
+            for sign, quad in reversed(self.done):
+                (target.remove if sign == "+" else target.add)(quad)
         for graph in self.created:
             if next(iter(self.engine.quads_for_pattern(None, None, None, graph)), None) is None:
-                self.engine.remove_graph(graph)
+                for target in self.targets:
+                    target.remove_graph(graph)
         self.done.clear()
 
 
 # -- running ----------------------------------------------------------------------------------
 
-def run(engine: Engine, select: Select, text: str, base_iri: str | None, union: bool,
-        journal: Journal | None) -> None:
-    """Run the update ``text`` on ``engine`` (see the module docstring)."""
+def run(engine: Engine, targets: Sequence[Any], select: Select, text: str,
+        base_iri: str | None, union: bool, journal: Journal | None) -> None:
+    """Run the update ``text``: read ``engine``, write ``targets`` (see the module
+    docstring)."""
     check_syntax(text, base_iri)
     request = take_apart(text, base_iri)
-    writer = Writer(engine, journal)
+    writer = Writer(engine, journal, targets)
     try:
         for op in request.ops:
             _run_operation(request, op, writer, select, union)

@@ -1,11 +1,15 @@
 """Liveness: ``/healthz`` answers when the store answers, and says how much of the seed
 it holds (``seed``: complete, article missing, none), so a deployment can tell that the
-article's sentences are still to be added."""
+article's sentences are still to be added; on the disk store with its memory copy,
+``memory_copy`` says whether queries read the copy yet (``ready``) or the disk while it
+fills (``filling``, with quads copied of the total)."""
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, jsonify
+
+from graph.mirror import MirroredStore
 
 bp = Blueprint("health", __name__)
 
@@ -17,5 +21,10 @@ def healthz() -> Any:
 
     svc = service()
     store = svc.store
-    return jsonify({"status": "ok", "store": store.backend, "version": store.etag,
-                    "seed": seed_state(store, store.etag)})
+    body: dict[str, Any] = {"status": "ok", "store": store.backend, "version": store.etag,
+                            "seed": seed_state(store, store.etag)}
+    if isinstance(store, MirroredStore):
+        done, total = store.progress
+        body["memory_copy"] = {"state": "ready" if store.ready.is_set() else "filling",
+                               "quads": done, "of": total}
+    return jsonify(body)

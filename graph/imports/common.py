@@ -308,7 +308,7 @@ def write_import(store: Store, quads: Iterable[Quad]) -> None:
     here that time is inside the import's progress rather than silent after it."""
     store.extend(quads)
     if isinstance(store, OxigraphStore) and store.path is not None:
-        store.engine.flush()
+        store.flush()
 
 
 def timed(func: Callable[[], ImportReport]) -> ImportReport:
