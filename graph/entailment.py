@@ -183,27 +183,34 @@ def informative(triple: tuple[Node, Node, Node]) -> bool:
     return not (s == o and str(p) in REFLEXIVE)
 
 
-def stated_literals(data: Graph) -> set[tuple[Node, Node]]:
-    """The (subject, literal) pairs ``data`` states, literals compared as terms (lexical
-    form, datatype, language), for :func:`sound_literal`."""
-    return {(s, o) for s, _, o in data if isinstance(o, RdfLiteral)}
+def stated_literals(data: Graph) -> dict[tuple[Node, Node], set[Node]]:
+    """The predicates by which ``data`` gives each subject each literal, literals compared
+    as terms (lexical form, datatype, language), for :func:`sound_literal`."""
+    stated: dict[tuple[Node, Node], set[Node]] = {}
+    for s, p, o in data:
+        if isinstance(o, RdfLiteral):
+            stated.setdefault((s, o), set()).add(p)
+    return stated
 
 
-def sound_literal(triple: tuple[Node, Node, Node], stated: set[tuple[Node, Node]],
+def sound_literal(triple: tuple[Node, Node, Node], stated: dict[tuple[Node, Node], set[Node]],
                   expanded: Graph) -> bool:
-    """Whether a derived triple's literal object is one its subject (or a resource
-    ``owl:sameAs`` it) already has.
+    """Whether a derived triple with a literal object follows from a stated one by a
+    sub-property: the same literal, stated of the subject (or of a resource ``owl:sameAs``
+    it) by a property that is ``rdfs:subPropertyOf`` the derived triple's.
 
-    RDFS and OWL 2 RL move a literal between properties (``rdfs:subPropertyOf``) and,
-    with ``owl:sameAs``, between subjects; they never make one. owlrl's literal rules
-    compare values as Python objects, where ``True == 1``: stating ``"1"^^xsd:integer``
-    and ``"true"^^xsd:boolean`` anywhere makes it give every ``"1"`` the ``"true"`` too.
-    Requiring the exact literal of the same subject keeps the sound derivations only."""
-    s, _, o = triple
+    RDFS and OWL 2 RL derive a triple with a literal object only that way. owlrl also
+    copies every triple onto each literal it takes for the same value, comparing values
+    as Python objects: ``True == 1`` gives a sentence numbered ``"1"^^xsd:integer`` the
+    number ``"true"^^xsd:boolean``, and ``"Northern Land Border"`` is taken for
+    ``"Northern Land Border"@en``, swapping a label and a code. Those are dropped."""
+    s, p, o = triple
     if not isinstance(o, RdfLiteral):
         return True
+    sub_property = URIRef(RDFS + "subPropertyOf")
     same = {s, *expanded.objects(s, URIRef(OWL + "sameAs"))}
-    return any((subject, o) in stated for subject in same)
+    return any((narrow, sub_property, p) in expanded
+               for subject in same for narrow in stated.get((subject, o), ()))
 
 
 def as_triple(triple: tuple[Node, Node, Node]) -> Triple:
