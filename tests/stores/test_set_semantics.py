@@ -218,7 +218,7 @@ def examples(backend: str, n: int) -> Any:
     """Hypothesis settings for ``n`` examples (scaled; half of them on disk)."""
     share = 1.0 if backend == "memory" else DISK_SHARE
     return settings(max_examples=max(5, int(n * SCALE * share)), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+                    suppress_health_check=[HealthCheck.too_slow], database=None)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
