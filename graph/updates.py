@@ -172,9 +172,10 @@ class _Reader:
         self.i += 1
         return tok
 
-    def block(self) -> tuple[int, int]:
-        """Indices of a ``{ ... }`` block's braces (consumed)."""
-        if (tok := self.peek()) is None or tok.text != "{":
+    def block(self, openers: tuple[str, ...] = ("{",)) -> tuple[int, int]:
+        """Indices of a ``{ ... }`` block's braces, or of the brackets of one of
+        ``openers`` (consumed)."""
+        if (tok := self.peek()) is None or tok.kind != "punct" or tok.text not in openers:
             raise Unsupported("a block was expected")
         depth, j = 0, self.i
         while j < len(self.toks):
@@ -389,6 +390,9 @@ def template(request: Request, braces: tuple[int, int]) -> Template:
                            base_iri=request.base_iri))
     except (SyntaxError, ValueError) as exc:
         raise Unsupported(f"template: {exc}") from None
+    for quad in quads:
+        if isinstance(quad, Quad) and isinstance(quad.graph_name, NamedNode):
+            _writable(quad.graph_name)  # refused whatever the WHERE finds
     return Template([q for q in quads if isinstance(q, Quad)], marker)
 
 
@@ -408,7 +412,7 @@ def _as_trig(request: Request, lo: int, hi: int, marker: str) -> str:
         j = i
         while j <= hi and toks[j].upper != "GRAPH":
             if toks[j].kind == "punct" and toks[j].text in ("[", "("):
-                j = _Reader(toks, j).block()[1]
+                j = _Reader(toks, j).block(("[", "("))[1]
             j += 1
         parts.append("{ " + _render(request, i, j - 1, marker) + " }")
         i = j
@@ -633,18 +637,26 @@ def _graph_management(request: Request, op: Operation, writer: Writer) -> None:
             return
         writer.create(graph)
         return
+    # a graph without triples is an empty graph: ADD of it changes nothing, COPY of it
+    # (and MOVE SILENT) empty the target; a MOVE of a graph the store has no record of
+    # fails, as in the engine
     (source,), (target,) = graphs
-    if isinstance(source, NamedNode) and not engine.contains_named_graph(source):
-        if op.silent:
-            return
-        raise BadRequest(f"update failed: the graph <{source.value}> does not exist")
     if source == target:
         return
+    if op.kind == "MOVE" and not op.silent and isinstance(source, NamedNode) \
+            and not engine.contains_named_graph(source):
+        raise BadRequest(f"update failed: the graph <{source.value}> does not exist")
     moved = [Quad(q.subject, q.predicate, q.object, target) for q in _quads_of(engine, source)]
-    removes = [] if op.kind == "ADD" else _quads_of(engine, target)
+    if op.kind == "ADD":
+        writer.change([], moved)
+        return
+    removes = _quads_of(engine, target)
     if op.kind == "MOVE":
         removes += _quads_of(engine, source)
-    writer.change(removes, moved)
+    writer.change(removes, [])
+    if isinstance(target, NamedNode):
+        writer.forget_graph(target)
+    writer.change([], moved)
     if op.kind == "MOVE" and isinstance(source, NamedNode):
         writer.forget_graph(source)
 
