@@ -209,11 +209,17 @@ def _no_value(*_args: Any) -> None:
     return None
 
 
+#: functions BorderKG adds to SPARQL, by IRI: registered by the modules that define them
+#: at import time (so query workers, which import those modules, have them too)
+CUSTOM_FUNCTIONS: dict[NamedNode, Any] = {}
+
+
 def _with_unknown_functions(run: Any, sparql: str, kwargs: dict[str, Any]) -> Any:
-    """``run(sparql, **kwargs)``; a call of a function IRI the engine does not implement
-    is an evaluation error (unbound), not a refusal of the whole query as the engine
-    makes it: each such IRI is given a function without a value and the query retried."""
-    unknown: dict[NamedNode, Any] = {}
+    """``run(sparql, **kwargs)`` with BorderKG's own functions (``CUSTOM_FUNCTIONS``); a
+    call of a function IRI the engine does not implement is an evaluation error (unbound),
+    not a refusal of the whole query as the engine makes it: each such IRI is given a
+    function without a value and the query retried."""
+    unknown: dict[NamedNode, Any] = dict(CUSTOM_FUNCTIONS)
     while True:
         try:
             if unknown:
