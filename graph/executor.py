@@ -6,8 +6,8 @@ enforce the time limit:
 
 * ``InProcessExecutor`` evaluates in the calling thread. Lazy results are cut at the
   deadline while iterating; a blocking operator (ORDER BY, GROUP BY, a cross product
-  under COUNT) inside the engine cannot be interrupted from Python (see FACTS:
-  pyoxigraph has no cancellation), so on the memory backend the deadline is cooperative
+  under COUNT) inside the engine cannot be interrupted from Python (pyoxigraph
+  offers no cancellation), so on the memory backend the deadline is cooperative
   only. It is used for the memory and remote backends (a remote server applies its own
   time limit, and the HTTP client its request timeout).
 * ``SnapshotPoolExecutor`` evaluates in worker processes that query

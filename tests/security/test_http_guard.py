@@ -58,9 +58,11 @@ def test_service_word_elsewhere_is_not_refused(endpoint: Endpoint, text: str) ->
 def test_load_without_token_is_refused_before_policy(endpoint: Endpoint) -> None:
     with endpoint.intact():
         response = endpoint.update("LOAD <file:///etc/passwd>", token=None)
-        assert response.status_code in (401, 403)
+        assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
         wrong = endpoint.update("LOAD <file:///etc/passwd>", token=TOKEN + "x")
-        assert wrong.status_code in (401, 403)
+        assert wrong.status_code == 401 and "not valid" in wrong.json()["error"]["message"]
+        assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_protocol_dataset_parameters_are_checked(endpoint: Endpoint) -> None:
