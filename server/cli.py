@@ -28,6 +28,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "reconcile": ("server.cli_data:reconcile", "Check the article's figures against data."),
     "entail": ("server.cli_entail:entail", "Materialise RDFS / OWL 2 RL entailments."),
     "analyze": ("server.cli_analyze:analyze", "Relationship analyses (paths, centrality...)."),
+    "search": ("server.cli_search:search", "Search labels and sentences, with facets."),
     "backup": ("server.cli_backup:backup", "Back the store up, also while the server runs."),
     "restore": ("server.cli_backup:restore", "Restore a backup into the data directory."),
 }

@@ -52,13 +52,24 @@ COMPONENTS: dict[str, Any] = {
             "name": {"type": "string"}, "title": {"type": "string"},
             "description": {"type": "string"}, "url": {"type": "string"},
             "params": {"type": "array", "items": {"type": "object"}}}},
-        "SearchResults": {"type": "object", "required": ["query", "results"], "properties": {
-            "query": {"type": "string"}, "results": {"type": "array", "items": {
-                "type": "object", "required": ["iri", "label", "kind", "match"],
+        "SearchResults": {"type": "object", "required": ["query", "results", "facets"],
+                          "properties": {
+            "query": {"type": "string"}, "total": {"type": "integer"},
+            "corrections": {"type": "object", "additionalProperties": {
+                "type": "array", "items": {"type": "string"}}},
+            "facets": {"type": "object", "properties": {
+                name: {"type": "array", "items": {"type": "object", "properties": {
+                    "value": {"type": "string"}, "count": {"type": "integer"}}}}
+                for name in ("type", "graph")}},
+            "results": {"type": "array", "items": {
+                "type": "object", "required": ["iri", "label", "kind", "match", "score"],
                 "properties": {"iri": {"type": "string"}, "label": {"type": "string"},
-                               "kind": {"type": "string", "enum": ["label", "sentence"]},
-                               "match": {"type": "string"}, "url": {"type": "string"},
-                               "text": {"type": "string"},
+                               "kind": {"type": "string",
+                                        "enum": ["label", "alt-label", "sentence"]},
+                               "match": {"type": "string",
+                                         "enum": ["exact", "words", "fuzzy"]},
+                               "score": {"type": "number"}, "graph": {"type": "string"},
+                               "url": {"type": "string"}, "text": {"type": "string"},
                                "types": {"type": "array", "items": {"type": "string"}}}}}}},
         "AnalysisResult": {"type": "object"},
     },
@@ -161,6 +172,10 @@ def _search_paths() -> dict[str, Any]:
             _param("q", "Words to look for (case and accents ignored).",
                    {"type": "string", "maxLength": 200}, example="beijing"),
             _param("limit", "Most results.", {"type": "integer", "minimum": 1, "maximum": 100}),
+            _param("type", "Only resources of this type (IRI or prefixed name); repeatable.",
+                   {"type": "string"}),
+            _param("graph", "Only resources matched in this graph (IRI); repeatable.",
+                   {"type": "string"}),
             _param("format", "json or html.", {"type": "string", "enum": ["json", "html"]})],
             {JSON: {"schema": {"$ref": "#/components/schemas/SearchResults"}}, **HTML_TEXT}),
         "/queries": _simple("The named-query library", "named queries", [
