@@ -13,9 +13,9 @@ pyoxigraph's streaming parser and written:
   **not transactional** — a failure half-way leaves part of the file loaded. Use it for
   files larger than memory, into a store you can rebuild. A large N-Triples or N-Quads
   file without blank nodes is cut at line ends (``split_lines``): on disk into one part
-  per core, loaded side by side (the loader is single-threaded per call, so this is what
-  makes use of a second core); in memory into parts of ``PART_BYTES``, one transaction
-  each, so the peak stays near the data's own size (``OxigraphStore.bulk_load``).
+  per core, written in turn with each quad's twin in the store's merge; in memory into
+  parts of ``PART_BYTES``, one transaction each, so the peak stays near the data's own
+  size (``OxigraphStore.bulk_load``).
 
 Remote stores get the stream itself (``RemoteStore.load``: Graph Store POST or batched
 INSERT DATA through staging graphs).

@@ -119,18 +119,26 @@ def mark_current(engine: Engine) -> None:
     engine.remove(STALE)
 
 
-def rebuild(engine: Engine) -> None:
-    """Make the merge anew from the graphs, in one transaction."""
+def rebuild(engine: Engine, on_disk: bool = False) -> None:
+    """Make the merge anew from the graphs: in memory in one transaction; on disk through
+    the bulk writer, which RocksDB takes about three times faster than one transaction
+    (the store stays marked stale until it is done, so an interrupted rebuild is redone)."""
     started = time.monotonic()
-    engine.update(_REBUILD)
+    if on_disk:
+        mark_stale(engine)
+        engine.remove_graph(UNION)
+        engine.bulk_extend(twin(q) for q in engine.quads_for_pattern(None, None, None, None)
+                           if not is_hidden(q.graph_name))
+    else:
+        engine.update(_REBUILD)
     mark_current(engine)
     log.info("union default graph rebuilt in %.1f s", time.monotonic() - started)
 
 
-def ensure_current(engine: Engine) -> None:
+def ensure_current(engine: Engine, on_disk: bool = False) -> None:
     """Rebuild the merge if the store was made without it or a bulk write did not end."""
     if not is_current(engine):
-        rebuild(engine)
+        rebuild(engine, on_disk)
 
 
 _HIDDEN_COUNT = (f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "

@@ -29,7 +29,6 @@ rebuilt from the graphs: correct, only slower.
 """
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -454,8 +453,9 @@ class Journal:
         if self._file is None:
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
         self._file.write("".join(f"{sign} {q} .\n" for q in quads))
+        # handed to the operating system before the store sees the change: a killed
+        # process leaves it whole (as RocksDB's own log, which is not synced per write)
         self._file.flush()
-        os.fsync(self._file.fileno())
 
     def close(self) -> None:
         """The request is over (applied or undone): forget it."""
