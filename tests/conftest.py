@@ -193,3 +193,27 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("reliability families")
         for line in FAMILY_LINES:
             terminalreporter.write_line(line)
+
+
+#: fixtures that start processes (servers, browsers, peer stores): a test using one is slow
+_PROCESS_FIXTURES = ("server", "endpoint", "browser", "driver", "remote", "proxied", "peer",
+                     "virtuoso", "oxigraph", "chromium")
+#: families that are slow by design (generators, kill loops, whole suites)
+_SLOW_MODULES = ("test_policy_fuzz", "test_soak", "test_crash", "test_isolation",
+                 "test_update_journal", "test_mirror", "test_lexer_oracle", "test_w3c_suite",
+                 "test_differential", "test_backup", "test_start_anywhere", "test_cli",
+                 "test_update_differential", "test_set_semantics", "test_entailment",
+                 "test_sources", "test_ingest", "test_reference", "test_ice", "test_cbp",
+                 "test_usbp", "test_progress")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that starts a process or belongs to a slow family, so
+    ``pytest -m "not slow"`` is the quick unit run (in-process stores and apps only)."""
+    slow = pytest.mark.slow
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        module = Path(str(item.fspath)).stem
+        if module in _SLOW_MODULES or "/w3c/" in str(item.fspath) or any(
+                part in name for name in names for part in _PROCESS_FIXTURES):
+            item.add_marker(slow)
