@@ -8,6 +8,7 @@ show, the ontology facts of classes and properties, and statistical series for c
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -287,12 +288,36 @@ def series(store: Store, iri: str) -> list[Series]:
         name = names.get(dataset, dataset.rsplit("/", 1)[-1])
         found.append(Series(f"Monthly encounters — {name}", "line", points))
     found += _yearly(store, _REMOVALS, bind, "Removals by fiscal year")
-    stated = [(_period_label(row), float(row["n"].value))
-              for row in solutions(store.query(_STATED, substitutions=bind))
-              if isinstance(row["n"], Literal)]
-    if stated:
-        found.append(Series("Encounter figures stated by the sources", "bar", stated))
-    return found
+    return found + _stated(store, bind)
+
+
+#: the granularities of stated periods, each its own chart: a fiscal year's total and a
+#: single month's count on one axis would invite a comparison they cannot bear
+GRANULARITIES = (("fiscal-year", "by fiscal year"), ("month", "by month"),
+                 ("other", "other periods"))
+
+
+def granularity(period: str) -> str:
+    """``fiscal-year``, ``month`` or ``other`` for a period IRI of ``graph.ids``.
+
+    >>> granularity("https://w3id.org/borderkg/id/time/fy2023"), granularity(".../2024-06")
+    ('fiscal-year', 'month')
+    """
+    local = period.rsplit("/", 1)[-1]
+    if re.fullmatch(r"fy\d{4}", local):
+        return "fiscal-year"
+    return "month" if re.fullmatch(r"\d{4}-\d{2}", local) else "other"
+
+
+def _stated(store: Store, bind: dict[Variable, NamedNode]) -> list[Series]:
+    """The figures sources state, one bar chart per granularity of their periods."""
+    by_kind: dict[str, list[tuple[str, float]]] = {}
+    for row in solutions(store.query(_STATED, substitutions=bind)):
+        if isinstance(row["n"], Literal):
+            by_kind.setdefault(granularity(row["period"].value), []).append(
+                (_period_label(row), float(row["n"].value)))
+    return [Series(f"Encounter figures stated by the sources, {title}", "bar", by_kind[kind])
+            for kind, title in GRANULARITIES if kind in by_kind]
 
 
 def _yearly(store: Store, query: str, bind: dict[Variable, NamedNode],

@@ -17,12 +17,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
+from pyoxigraph import NamedNode, Variable
 
 from graph.admission import QUEUE_SECONDS
 from graph.analysis import bounded, project, resolve
 from graph.analysis.limits import MAX_LIMIT, MAX_MEMBERS, check_range
 from graph.analysis.projection import INCLUDE_CHOICES, Projection, ProjectionOptions
-from graph.analysis.render import render_svg, to_dot
+from graph.analysis.render import MAX_RENDER_NODES, draw_svg
+from graph.analysis.resolve import UnknownEntity
+from graph.analysis.star import star
 from graph.errors import BadParameter
 
 from . import result_pages
@@ -188,8 +191,8 @@ def path_svg() -> Response:
     result = _path_result(p)
     nodes = {n for path in result.paths for n in path.nodes} or {result.source, result.target}
     edges = {e for path in result.paths for hop in path.hops for e in hop.edges}
-    return _svg(render_svg(to_dot(p, nodes, sorted(edges, key=lambda e: (
-        e.subject, e.predicate, e.object)), {result.source, result.target})))
+    return _svg(draw_svg(p, nodes, sorted(edges, key=lambda e: (
+        e.subject, e.predicate, e.object)), {result.source, result.target}))
 
 
 def _neighbourhood(p: Projection) -> Any:
@@ -211,8 +214,26 @@ def neighbours() -> Response:
 def neighbours_svg() -> Response:
     """The neighbourhood of ``/analyses/neighbours`` as a picture (at most 150 nodes)."""
     p = projection()
-    found = _neighbourhood(p)
-    return _svg(render_svg(to_dot(p, found.distances, found.edges, {found.centre})))
+    try:
+        found = _neighbourhood(p)
+    except UnknownEntity:
+        return _svg(_star_svg(_required("entity")))
+    return _svg(draw_svg(p, found.distances, found.edges, {found.centre}))
+
+
+def _star_svg(iri: str) -> bytes:
+    """The picture of a resource the projection leaves out (a claim, a sentence...):
+    its direct links, so that its page too has a picture; still 404 for an IRI the
+    store does not know."""
+    store = service().store
+    try:
+        node = NamedNode(iri)
+    except ValueError:
+        node = None
+    if node is None or not store.query("ASK { ?s ?p ?o }", substitutions={Variable("s"): node}):
+        raise UnknownEntity(f"no entity named {iri!r}", parameter="entity")
+    links = star(store, iri, max_nodes=min(_int("max_nodes", 40), MAX_RENDER_NODES))
+    return draw_svg(links, links.nodes, links.edges, {iri})
 
 
 @bp.get("/centrality")

@@ -1,6 +1,8 @@
 """Pictures of a neighbourhood or a path: Graphviz ``dot`` rendered to SVG.
 
-Debian's graphviz is a system dependency (Makefile ``system-deps``). ``dot`` runs as a
+Debian's graphviz is a system dependency (Makefile ``system-deps``); where ``dot`` is
+missing, ``draw_svg`` lays the picture out in Python instead (``layout_svg``), so a page
+never shows a broken picture. ``dot`` runs as a
 subprocess with a time limit, on a bounded number of nodes, so a large request fails
 fast with a clear error instead of tying up a worker. Labels are shortened and wrapped
 so the picture reads at a glance; the full label and IRI are in each node's tooltip.
@@ -13,9 +15,10 @@ import textwrap
 from collections.abc import Iterable
 
 from ..errors import BadParameter, ServiceUnavailable
-from .projection import Edge, Projection
+from .layout_svg import Labels, layout_svg
+from .projection import Edge
 
-__all__ = ["MAX_RENDER_NODES", "render_svg", "to_dot"]
+__all__ = ["MAX_RENDER_NODES", "draw_svg", "render_svg", "to_dot"]
 
 MAX_RENDER_NODES = 150
 TIMEOUT = 15.0
@@ -32,7 +35,7 @@ def _short(text: str) -> str:
     return "\n".join(textwrap.wrap(text, WRAP)) or text
 
 
-def to_dot(projection: Projection, nodes: Iterable[str], edges: Iterable[Edge],
+def to_dot(projection: Labels, nodes: Iterable[str], edges: Iterable[Edge],
            highlight: Iterable[str] = ()) -> str:
     """DOT text: one box per node (highlighted ones filled), one labelled arrow per edge.
 
@@ -81,3 +84,14 @@ def render_svg(dot_text: str, timeout: float = TIMEOUT) -> bytes:
     if done.returncode != 0:
         raise ServiceUnavailable("graphviz failed: " + done.stderr.decode("utf-8", "replace")[:300])
     return done.stdout
+
+
+def draw_svg(projection: Labels, nodes: Iterable[str], edges: Iterable[Edge],
+             highlight: Iterable[str] = ()) -> bytes:
+    """SVG of a neighbourhood or path: Graphviz when ``dot`` is installed, else the
+    Python layout. The node cap applies to both."""
+    nodes, edges = list(nodes), list(edges)
+    dot_text = to_dot(projection, nodes, edges, highlight)  # also checks the node cap
+    if shutil.which("dot") is None:
+        return layout_svg(projection, nodes, edges, highlight)
+    return render_svg(dot_text)
