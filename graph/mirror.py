@@ -20,11 +20,11 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from pyoxigraph import DefaultGraph, NamedNode
+from pyoxigraph import DefaultGraph, NamedNode, Quad, Triple
 from pyoxigraph import Store as Engine
 
 from . import union_graph as ug
@@ -59,8 +59,10 @@ _WRITES = frozenset({"add", "remove", "extend", "bulk_extend", "update", "add_gr
 
 
 def _is_stream(value: Any) -> bool:
-    return hasattr(value, "__iter__") and not isinstance(value, str | bytes | NamedNode
-                                                          | DefaultGraph)
+    """Whether ``value`` is quads to list now (a generator, a list), not one term or quad
+    (pyoxigraph's quads and triples are iterable too)."""
+    return isinstance(value, Iterable) and not isinstance(
+        value, str | bytes | NamedNode | DefaultGraph | Quad | Triple)
 
 
 class _Copy:
@@ -96,6 +98,7 @@ class MirroredStore(OxigraphStore):
         #: (quads copied, quads to copy) while filling; for /healthz and the log
         self.progress = (0, 0)
         self._filling: threading.Thread | None = None
+        self._again = False
 
     @property
     def mirrored(self) -> bool:
@@ -105,9 +108,12 @@ class MirroredStore(OxigraphStore):
         """Fill the copy in the background (queries read the disk until it is ready)."""
         with self.write_lock:
             if self._filling is not None and self._filling.is_alive():
+                self._again = True  # a write the recording cannot repeat: fill anew
                 return self._filling
             self.ready.clear()
+            self._again = False
             self._store, self._writes = self._disk, [self._disk]
+            self.progress = (0, ug.real_len(self._disk))
             self._filling = threading.Thread(target=self._fill, name="borderkg-memory-copy",
                                              daemon=True)
             self._filling.start()
@@ -115,30 +121,42 @@ class MirroredStore(OxigraphStore):
 
     def _fill(self) -> None:
         started = time.monotonic()
-        checkpoint = Path(tempfile.mkdtemp(prefix="borderkg-copy-"))
-        recorder = _Recorder()
         try:
-            with self.write_lock:  # the checkpoint and the recording start together
-                target = checkpoint / "store"
-                self.snapshot(target)
-                self._writes = [self._disk, recorder]
-            source = Engine.read_only(str(target))
-            copy = _Copy(self._disk)
-            self._copy_all(source, copy.engine)
-            del source
-            with self.write_lock:
-                recorder.replay(copy)
-                self._copy = copy
-                self._store, self._writes = copy.engine, [self._disk, copy]
-                self._caches()
-                self._bump()  # new forked workers read the copy
-                self.ready.set()
+            while not self._fill_once():
+                log.info("the store changed in a way the copy cannot follow: filling anew")
             log.info("memory copy of the store ready: %s quads in %.1f s",
                      f"{self.progress[1]:,}", time.monotonic() - started)
         except Exception:  # noqa: BLE001 - queries keep reading the disk; logged
             log.exception("the memory copy of the store failed; queries read the disk")
             with self.write_lock:
                 self._writes = [self._disk]
+
+    def _fill_once(self) -> bool:
+        """One filling, from a checkpoint; False when it must start over (a write only
+        the disk could run arrived meanwhile)."""
+        checkpoint = Path(tempfile.mkdtemp(prefix="borderkg-copy-"))
+        recorder = _Recorder()
+        try:
+            with self.write_lock:  # the checkpoint and the recording start together
+                target = checkpoint / "store"
+                self.snapshot(target)
+                self._again = False
+                self._writes = [self._disk, recorder]
+            source = Engine.read_only(str(target))
+            copy = _Copy(self._disk)
+            self._copy_all(source, copy.engine)
+            del source
+            with self.write_lock:
+                if self._again:
+                    self._writes = [self._disk]
+                    return False
+                recorder.replay(copy)
+                self._copy = copy
+                self._store, self._writes = copy.engine, [self._disk, copy]
+                self._caches()
+                self._bump()  # new forked workers read the copy
+                self.ready.set()
+                return True
         finally:
             shutil.rmtree(checkpoint, ignore_errors=True)
 
@@ -157,10 +175,9 @@ class MirroredStore(OxigraphStore):
     # -- hooks of the writes only the disk engine sees --------------------------------------
     def _engine_updated(self) -> None:
         """The disk ran a text itself (one ``graph.updates`` does not take apart): its
-        blank nodes cannot be repeated on the copy, so the copy is made anew."""
-        if len(self._writes) > 1:
-            self._filling = None
-            self.start_filling()
+        blank nodes cannot be repeated on the copy, so the copy is made anew (a filling
+        under way starts over)."""
+        self.start_filling()
 
     def _loaded_into_copies(self, target: NamedNode | DefaultGraph | None) -> None:
         for engine in self._writes[1:]:
