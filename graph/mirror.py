@@ -15,6 +15,7 @@ between the two loses nothing, since the copy is made anew from the disk at the 
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import shutil
 import tempfile
@@ -31,6 +32,10 @@ from . import union_graph as ug
 from .store import OxigraphStore
 
 log = logging.getLogger("borderkg")
+
+#: quads copied per engine call while filling: the engine keeps the GIL for a whole call,
+#: so this bounds how long the server's request threads wait (a few tens of ms)
+CHUNK = 5_000
 
 
 class _Recorder:
@@ -167,8 +172,11 @@ class MirroredStore(OxigraphStore):
         graphs: list[NamedNode | DefaultGraph] = [DefaultGraph(),
                                                   *ug.real_named_graphs(source)]
         for graph in graphs:
-            copy.bulk_extend(source.quads_for_pattern(None, None, None, graph))
-            self.progress = (len(copy), total)
+            quads = source.quads_for_pattern(None, None, None, graph)
+            while chunk := list(itertools.islice(quads, CHUNK)):
+                copy.bulk_extend(chunk)
+                self.progress = (self.progress[0] + len(chunk), total)
+                time.sleep(0)  # the engine holds the GIL per call: let requests run between
         copy.update(ug.fill_text(None))
         ug.mark_current(copy)
 
