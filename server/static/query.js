@@ -143,6 +143,14 @@
     chip.textContent += " (truncated at " + headers.get("X-BorderKG-Row-Limit") + " rows)";
   }
 
+  /* The table's page-size menu offers "All", which would draw every row of a large answer
+   * at once; at most the largest page size is offered. */
+  function pageSizesBounded(tab) {
+    var yasr = tab.getYasr();
+    var all = yasr && yasr.rootEl.querySelectorAll(".tableSizer option[value='-1']");
+    Array.prototype.forEach.call(all || [], function (option) { option.remove(); });
+  }
+
   function exampleButtons(yasgui) {
     var list = document.getElementById("examples");
     data.examples.forEach(function (example) {
@@ -169,6 +177,6 @@
   });
   yasgui.on("query", function (instance, tab) { showDownloads(tab); });
   yasgui.on("queryResponse", function (instance, tab) {
-    tab.getYasr().once("drawn", function () { truncationNote(tab); });
+    tab.getYasr().once("drawn", function () { truncationNote(tab); pageSizesBounded(tab); });
   });
 }());

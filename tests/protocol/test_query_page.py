@@ -179,6 +179,11 @@ def test_fifty_thousand_rows_show_their_first_page_fast(browser: Any,
     page_size = browser.execute_script(
         "return borderkgYasgui.getTab().getYasr().plugins.table.dataTable.page.len();")
     assert 0 < len(rows) <= page_size <= 100
+    sizes = wait_for(browser, lambda d: d.execute_script(
+        "var o = document.querySelectorAll('.tabPanel.active .tableSizer option');"
+        "return o.length && Array.prototype.map.call(o, function (x) { return x.value; });"),
+        timeout=10)
+    assert "-1" not in sizes and all(int(size) > 0 for size in sizes), sizes  # never "All"
     chip = browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasr_response_chip").text
     assert chip.startswith("50000 results"), chip
     print(f"\n50,000 rows: first page drawn {timing['drawn'] - timing['response']:.0f} ms "
