@@ -86,12 +86,21 @@
     Yasgui.Yasr.plugins.table.defaults.openIriInNewWindow = false;
   }
 
+  /* The update token typed on the page, sent with every request the editor makes (a
+   * query ignores it); kept only in the field, so closing the page forgets it. */
+  function tokenHeaders() {
+    var field = document.getElementById("update-token");
+    var token = field ? field.value.trim() : "";
+    return token ? { Authorization: "Bearer " + token } : {};
+  }
+
   function create() {
     return new Yasgui(document.getElementById("yasgui"), {
       requestConfig: {
         endpoint: endpoint, method: "POST",
         acceptHeaderSelect: "application/sparql-results+json",
-        acceptHeaderGraph: "text/turtle"
+        acceptHeaderGraph: "text/turtle",
+        headers: tokenHeaders
       },
       copyEndpointOnNewTab: true,
       endpointCatalogueOptions: { getData: function () { return [{ endpoint: endpoint }]; } },

@@ -188,3 +188,32 @@ def test_fifty_thousand_rows_show_their_first_page_fast(browser: Any,
     assert chip.startswith("50000 results"), chip
     print(f"\n50,000 rows: first page drawn {timing['drawn'] - timing['response']:.0f} ms "
           f"after the response, {time.monotonic() - started:.1f} s from the click")
+
+
+def test_an_update_from_the_editor_carries_the_typed_token(browser: Any,
+                                                           server: LiveServer) -> None:
+    """Without the token the update is refused (401) and nothing changes; with the token
+    typed into the page it is applied."""
+    from selenium.webdriver.common.by import By
+
+    from tests.conftest import TOKEN
+
+    marker = f"urn:x-test:editor-update-{time.monotonic_ns()}"
+    update = f"INSERT DATA {{ <{marker}> <urn:x-test:p> 1 }}"
+    ask = {"query": f"ASK {{ <{marker}> ?p ?o }}"}
+
+    def stored() -> bool:
+        answer = requests.get(server.url + "/sparql", params=ask,
+                              headers={"Accept": "application/sparql-results+json"}, timeout=30)
+        return bool(answer.json()["boolean"])
+
+    fresh_page(browser, server.url + "/")
+    set_query(browser, update)
+    run_query(browser)
+    error = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".tabPanel.active .borderkg-error"), timeout=30)[0]
+    assert "Bearer" in error.text and not stored(), error.text
+    browser.find_element(By.ID, "update-token").send_keys(TOKEN)
+    set_query(browser, update)
+    run_query(browser)
+    wait_for(browser, lambda d: stored(), timeout=30)
