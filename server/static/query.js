@@ -76,8 +76,84 @@
     Table.defaults.tableConfig.autoWidth = false;
   }
 
+  var NUMERIC = /#(integer|decimal|double|float|long|int|short|nonNegativeInteger|positiveInteger)$/;
+  var CHART_ROWS = 50;
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function isNumber(term) {
+    return !!term && term.type === "literal" && NUMERIC.test(term.datatype || "");
+  }
+
+  function shortName(term) {
+    if (!term) { return ""; }
+    if (term.type !== "uri") { return term.value; }
+    var cut = Math.max(term.value.lastIndexOf("/"), term.value.lastIndexOf("#"));
+    return cut >= 0 && cut < term.value.length - 1 ? term.value.slice(cut + 1) : term.value;
+  }
+
+  function svgElement(name, attributes) {
+    var element = document.createElementNS(SVG, name);
+    Object.keys(attributes).forEach(function (key) { element.setAttribute(key, attributes[key]); });
+    return element;
+  }
+
+  /* A bar chart of an answer's first numeric column against its first other column, the
+   * first CHART_ROWS rows in the answer's order: drawn as SVG here (no outside library),
+   * text set as text, never as markup. */
+  function ChartPlugin(yasr) {
+    this.yasr = yasr;
+    this.label = "Chart";
+    this.priority = 5;
+  }
+  ChartPlugin.prototype.columns = function () {
+    var results = this.yasr.results;
+    var variables = results && results.getVariables && results.getVariables();
+    var rows = variables && variables.length ? results.getBindings() : [];
+    if (!rows.length) { return null; }
+    var value = variables.filter(function (v) { return isNumber(rows[0][v]); })[0];
+    if (!value) { return null; }
+    var label = variables.filter(function (v) { return v !== value; })[0];
+    return { rows: rows, value: value, label: label };
+  };
+  ChartPlugin.prototype.canHandleResults = function () { return !!this.columns(); };
+  ChartPlugin.prototype.getIcon = function () {
+    var icon = document.createElement("span");
+    icon.textContent = "\u2587";
+    return icon;
+  };
+  ChartPlugin.prototype.draw = function () {
+    var found = this.columns();
+    var el = this.yasr.resultsEl;
+    el.textContent = "";
+    if (!found) { return; }
+    var shown = found.rows.slice(0, CHART_ROWS);
+    var values = shown.map(function (row) { return Number(row[found.value] && row[found.value].value) || 0; });
+    var top = Math.max.apply(null, values.map(Math.abs).concat([1]));
+    var bar = 22, left = 220, width = 520;
+    var svg = svgElement("svg", { "class": "borderkg-chart", width: left + width + 90,
+                                  height: shown.length * bar + 10, role: "img" });
+    shown.forEach(function (row, i) {
+      var y = i * bar + 5;
+      var name = svgElement("text", { x: left - 8, y: y + 15, "text-anchor": "end" });
+      name.textContent = found.label ? shortName(row[found.label]) : String(i + 1);
+      var rect = svgElement("rect", { x: left, y: y + 3, height: bar - 6,
+                                      width: Math.abs(values[i]) / top * width,
+                                      "data-value": values[i] });
+      var figure = svgElement("text", { x: left + Math.abs(values[i]) / top * width + 6, y: y + 15 });
+      figure.textContent = values[i].toLocaleString();
+      svg.appendChild(name); svg.appendChild(rect); svg.appendChild(figure);
+    });
+    var caption = document.createElement("p");
+    caption.className = "chart-caption";
+    caption.textContent = found.value + (found.label ? " by " + found.label : "") +
+      (found.rows.length > CHART_ROWS ? " (first " + CHART_ROWS + " of " + found.rows.length + " rows)" : "");
+    el.appendChild(caption);
+    el.appendChild(svg);
+  };
+
   function configure() {
     fastTable();
+    Yasgui.Yasr.registerPlugin("chart", ChartPlugin);
     Yasgui.Yasqe.forkAutocompleter("prefixes", {
       name: "storePrefixes", persistenceId: "borderkgPrefixes", get: prefixDeclarations()
     }, false);

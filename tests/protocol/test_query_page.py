@@ -217,3 +217,30 @@ def test_an_update_from_the_editor_carries_the_typed_token(browser: Any,
     set_query(browser, update)
     run_query(browser)
     wait_for(browser, lambda d: stored(), timeout=30)
+
+
+def test_chart_view_draws_the_numeric_column(browser: Any, server: LiveServer) -> None:
+    """The chart view draws one bar per row (the first 50), each as long as its value
+    relative to the largest, labelled by the other column."""
+    from selenium.webdriver.common.by import By
+
+    query = ("SELECT ?name ?n WHERE { VALUES (?name ?n) { "
+             + " ".join(f'("row{i}" {i * 7 % 23 + 1})' for i in range(60)) + " } }")
+    expected = [i * 7 % 23 + 1 for i in range(60)][:50]
+    fresh_page(browser, server.url + "/")
+    set_query(browser, query)
+    run_query(browser)
+    wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".tabPanel.active .yasr table.dataTable tbody tr"), timeout=30)
+    browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .yasr .select_chart").click()
+    bars = wait_for(browser, lambda d: d.find_elements(
+        By.CSS_SELECTOR, ".tabPanel.active .borderkg-chart rect"), timeout=30)
+    values = [float(bar.get_attribute("data-value")) for bar in bars]
+    widths = [float(bar.get_attribute("width")) for bar in bars]
+    assert values == expected
+    assert all(abs(w / max(widths) - v / max(values)) < 1e-6
+               for w, v in zip(widths, values, strict=True))
+    labels = browser.find_elements(By.CSS_SELECTOR, ".tabPanel.active .borderkg-chart text")
+    assert labels[0].text == "row0"
+    caption = browser.find_element(By.CSS_SELECTOR, ".tabPanel.active .chart-caption").text
+    assert "first 50 of 60" in caption
