@@ -39,7 +39,7 @@ from typing import IO, Any, cast
 from pyoxigraph import QueryBoolean, QuerySolutions, QueryTriples, RdfFormat
 from pyoxigraph import Store as _OxStore
 
-from . import errors, guard, results
+from . import errors, guard, results, search
 from .errors import (
     BorderKGError,
     ConfigError,
@@ -533,6 +533,8 @@ def _serve(conn: Any, state: _WorkerState) -> None:
                     snapshot.close()
                 snapshot = None
                 snapshot = _SnapshotStore(path)
+                # bkgfn: search functions search this snapshot (an index built on first use)
+                search.attach(snapshot, {}, None)
             _evaluate(conn, snapshot, payload)
         except BorderKGError as exc:
             conn.send(("error", type(exc).__name__, exc.message, exc.details))

@@ -105,10 +105,13 @@ def test_filters_narrow_hits_and_keep_the_other_facet(client: Any) -> None:
     assert 'data-facet="type"' in html and 'class="chosen"' in html
 
 
-@pytest.mark.parametrize("store", ["memory", "disk"])
+@pytest.mark.parametrize("store", ["memory", "disk", "disk-without-copy"])
 def test_the_index_follows_writes_and_sparql_can_search(start_server: Any, store: str,
                                                         tmp_path: Path) -> None:
-    server = start_server(store=store, data_dir=tmp_path)
+    """Also on the disk store without its memory copy, where snapshot workers evaluate."""
+    without_copy = store == "disk-without-copy"
+    server = start_server(store="disk" if without_copy else store, data_dir=tmp_path,
+                          env={"BORDERKG_MEMORY_COPY": "false"} if without_copy else None)
     found = select(server.url, "SELECT ?r WHERE { ?r rdfs:label ?l "
                    'FILTER(bkgfn:matches(?r, "immigration customs")) }')
     assert ICE in [b["r"]["value"] for b in found]
