@@ -68,6 +68,7 @@ class BKG(DefinedNamespace):
     complicates: URIRef
     component: URIRef
     computedValue: URIRef
+    concurrentWith: URIRef
     conductedBy: URIRef
     continuing: URIRef
     couldBeMoreSevereThan: URIRef
@@ -81,6 +82,7 @@ class BKG(DefinedNamespace):
     destination: URIRef
     disagreementTopic: URIRef
     drivenBy: URIRef
+    durationLessThan: URIRef
     encounterCount: URIRef
     endIndex: URIRef
     figureKind: URIRef
@@ -91,6 +93,7 @@ class BKG(DefinedNamespace):
     hasLegislativeStatus: URIRef
     headsOrganization: URIRef
     implementedBy: URIRef
+    inferenceRule: URIRef
     intendedBy: URIRef
     iso3166Alpha2: URIRef
     iso3166Alpha3: URIRef
@@ -111,6 +114,7 @@ class BKG(DefinedNamespace):
     partOfSeries: URIRef
     party: URIRef
     promptedBy: URIRef
+    qualifier: URIRef
     quotedPhrase: URIRef
     reachedUnderLeadershipOf: URIRef
     reconciles: URIRef
@@ -127,6 +131,7 @@ class BKG(DefinedNamespace):
     statedPercentageChange: URIRef
     statusCode: URIRef
     statusDate: URIRef
+    support: URIRef
     targetPopulation: URIRef
     targetsDesignationType: URIRef
     text: URIRef
@@ -135,4 +140,5 @@ class BKG(DefinedNamespace):
     toObservation: URIRef
     tolerance: URIRef
     trendDirection: URIRef
+    wording: URIRef
     wouldHaveEffect: URIRef

@@ -30,6 +30,8 @@ DCTERMS = "http://purl.org/dc/terms/"
 SCHEMA = "https://schema.org/"
 BKG = ids.DEF
 LABELS = (RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", SKOS + "altLabel")
+#: the concepts of ``bkg:support`` (stated, inferred, editorial)
+SUPPORT = ids.ID + "concept/claim-support/"
 SENTENCE_FACTS = (BKG + "text", BKG + "sentenceNumber", DCTERMS + "isPartOf", RDF + "type")
 #: the most incoming triples a document carries (a country is the citizenship of thousands
 #: of observations); the page and the RDF say when the list was cut
@@ -39,13 +41,18 @@ MAX_OUTGOING = 2000
 
 @dataclass
 class ClaimSource:
-    """One claim about the resource and the sentences stating it."""
+    """One claim about the resource, the sentences stating it, and how they support it:
+    ``support`` is ``stated``, ``inferred`` (by ``rule``) or ``editorial`` ("" when the
+    claim does not say), ``qualifiers`` the sentence's words qualifying it."""
 
     claim: str
     subject: Any
     predicate: str
     object: Any
     sentences: list[dict[str, Any]] = field(default_factory=list)
+    support: str = ""
+    rule: str = ""
+    qualifiers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +113,7 @@ def _claims(store: Store, node: NamedNode) -> tuple[list[ClaimSource], list[Trip
         source = ClaimSource(claim.value, facts.get(RDF + "subject"),
                              getattr(facts.get(RDF + "predicate"), "value", ""),
                              facts.get(RDF + "object"))
+        _support(source, triples)
         for t in triples:
             if t.predicate.value == PROV + "wasDerivedFrom":
                 if t.object not in sentences:
@@ -118,6 +126,20 @@ def _claims(store: Store, node: NamedNode) -> tuple[list[ClaimSource], list[Trip
     claims.sort(key=lambda c: (min((s.get("number") or 0 for s in c.sentences), default=0),
                                c.claim))
     return claims, extra
+
+
+def _support(source: ClaimSource, triples: list[Triple]) -> None:
+    """Fill in how the claim is supported, from its own triples."""
+    for t in triples:
+        name, value = t.predicate.value, t.object
+        if name == BKG + "support" and isinstance(value, NamedNode):
+            if value.value.startswith(SUPPORT):
+                source.support = value.value[len(SUPPORT):]
+        elif name == BKG + "inferenceRule" and isinstance(value, Literal):
+            source.rule = value.value
+        elif name == BKG + "qualifier" and isinstance(value, Literal):
+            source.qualifiers.append(value.value)
+    source.qualifiers.sort()
 
 
 def _sentence(store: Store, node: Any, extra: list[Triple]) -> dict[str, Any] | None:

@@ -10,7 +10,10 @@ Four named graphs, each with one job, so a query can always tell where a triple 
 * ``GRAPH_ARTICLE``    -- the article as a document with its sentences, every triple of
   ``graph/knowledge/article.trig``, and one ``bkg:Claim`` per distinct triple, derived from
   each sentence whose block states it; plus BorderKG's editorial descriptions, which are
-  not claims. The checks of stated figures and changes live in the reconciliation graph
+  not claims. Every claim says how it is supported (``bkg:support``): stated by default,
+  editorial for the labels and types BorderKG adds, and as the support graph of
+  ``article.trig`` says (inferred with its rule, qualifiers, the sentence's wording).
+  The checks of stated figures and changes live in the reconciliation graph
   (``graph.reconcile``, written by the build and by ``borderkg reconcile --write``).
 
 Everything but the sentences' text comes from the project itself, so the seed can be
@@ -28,9 +31,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from rdflib import BNode, Dataset, Graph, URIRef
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import PROV, RDF
+from rdflib.namespace import PROV, RDF, RDFS
 from rdflib.term import Node
 
 import ontology
@@ -46,6 +49,13 @@ __all__ = ["KnowledgeError", "UnknownSentence", "build_seed_dataset", "claim_iri
 Triple = tuple[Node, Node, Node]
 SENTENCE_PREFIX = str(sentence_iri(1))[:-1]
 CLAIM_PREFIX = ids.ID + "claim/"
+#: the graph of ``article.trig`` saying how claims are supported; read, never written
+SUPPORT_GRAPH = ids.GRAPH_ARTICLE + "/support"
+SUPPORT = ids.ID + "concept/claim-support/"
+STATED, INFERRED, EDITORIAL = (URIRef(SUPPORT + name) for name in ("stated", "inferred",
+                                                                   "editorial"))
+#: predicates whose claims are BorderKG's own labels and classifications
+EDITORIAL_PREDICATES = frozenset({RDFS.label, RDF.type})
 
 
 class KnowledgeError(ConfigError):
@@ -119,22 +129,31 @@ def _add_article(ds: Dataset, article: Article | None) -> None:
     from .article import article_triples, placeholder_triples
 
     # the file's shape is checked against EXPECTED_SENTENCES, so the count holds without it
-    stated, editorial = _read_authored(len(article.sentences) if article else EXPECTED_SENTENCES)
+    count = len(article.sentences) if article else EXPECTED_SENTENCES
+    stated, editorial, support = _read_authored(count)
     _add(ds, ids.GRAPH_ARTICLE, article_triples(article) if article else placeholder_triples())
     _add(ds, ids.GRAPH_ARTICLE, editorial)
     _add(ds, ids.GRAPH_ARTICLE, stated)
     _add(ds, ids.GRAPH_ARTICLE, _claim_triples(stated))
+    _add(ds, ids.GRAPH_ARTICLE, _support_triples(stated, support))
     _add(ds, ids.GRAPH_ARTICLE, _statement_links(stated, editorial))
 
 
-def _read_authored(sentence_count: int) -> tuple[dict[Triple, set[int]], list[Triple]]:
-    """Triples of ``article.trig`` with the sentence numbers stating them, and editorial ones."""
+def _read_authored(
+    sentence_count: int,
+) -> tuple[dict[Triple, set[int]], list[Triple], Graph]:
+    """Triples of ``article.trig`` with the sentence numbers stating them, editorial ones,
+    and the support graph (annotations of claims, which may use blank nodes)."""
     authored = Dataset()
     authored.parse(knowledge_path(ARTICLE_TRIG), format="trig")
     stated: dict[Triple, set[int]] = defaultdict(set)
     editorial: list[Triple] = []
+    support = Graph()
     for s, p, o, g in authored.quads():
         triple = (s, p, o)
+        if g is not None and str(g) == SUPPORT_GRAPH:
+            support.add(triple)
+            continue
         _no_blank_nodes(ARTICLE_TRIG, triple)
         if g is not None and str(g) == ids.GRAPH_ARTICLE:
             editorial.append(triple)
@@ -143,7 +162,7 @@ def _read_authored(sentence_count: int) -> tuple[dict[Triple, set[int]], list[Tr
     for s, p, _ in editorial:
         if p == BKG.reportsStatement:
             _sentence_number(s, sentence_count)
-    return dict(stated), editorial
+    return dict(stated), editorial, support
 
 
 def _sentence_number(node: Node | None, sentence_count: int) -> int:
@@ -182,6 +201,45 @@ def _claim_triples(stated: dict[Triple, set[int]]) -> Iterator[Triple]:
         yield claim, RDF.object, triple[2]
         for number in sorted(numbers):
             yield claim, PROV.wasDerivedFrom, sentence_iri(number)
+
+
+def _support_triples(stated: dict[Triple, set[int]], support: Graph) -> Iterator[Triple]:
+    """``bkg:support`` of every claim, with the rule, qualifiers and wording the support
+    graph gives it.
+
+    An annotation names a claim by ``rdf:subject`` and ``rdf:predicate`` (and
+    ``rdf:object`` where the pair has several); it must match at least one claimed
+    triple, and a claim gets at most one support.
+    """
+    chosen: dict[Triple, Node] = {}
+    extra: list[Triple] = []
+    for note in sorted(set(support.subjects(RDF.subject, None)), key=str):
+        s, p = support.value(note, RDF.subject), support.value(note, RDF.predicate)
+        o = support.value(note, RDF.object)
+        matched = [t for t in stated if t[0] == s and t[1] == p and (o is None or t[2] == o)]
+        if not matched:
+            raise KnowledgeError(f"{ARTICLE_TRIG}: support given for no claim: {s} {p} {o}")
+        level = support.value(note, BKG.support)
+        rule = support.value(note, BKG.inferenceRule)
+        if (level == INFERRED) != (rule is not None):
+            raise KnowledgeError(
+                f"{ARTICLE_TRIG}: {s} {p}: an inference rule goes with inferred support only"
+            )
+        for triple in matched:
+            claim = claim_iri(triple)
+            if level is not None:
+                if triple in chosen:
+                    raise KnowledgeError(f"{ARTICLE_TRIG}: two supports for {triple}")
+                chosen[triple] = level
+            if rule is not None:
+                extra.append((claim, BKG.inferenceRule, rule))
+            for prop in (BKG.qualifier, BKG.wording):
+                for value in support.objects(note, prop):
+                    extra.append((claim, prop, Literal(str(value))))
+    for triple in stated:
+        default = EDITORIAL if triple[1] in EDITORIAL_PREDICATES else STATED
+        yield claim_iri(triple), BKG.support, chosen.get(triple, default)
+    yield from extra
 
 
 def _statement_links(stated: dict[Triple, set[int]], editorial: list[Triple]) -> Iterator[Triple]:

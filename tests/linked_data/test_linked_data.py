@@ -55,7 +55,7 @@ def test_page_shows_label_claims_sentences_and_chart(client: Any) -> None:
 
 def test_class_and_property_pages_document_the_ontology(client: Any) -> None:
     page = client.get("/doc/def/Claim", headers={"Accept": "text/html"}).get_data(True)
-    assert "Ontology class" in page and '<dd class="count">232</dd>' in page
+    assert "Ontology class" in page and '<dd class="count">236</dd>' in page
     page = client.get("/doc/def/designatedCountry", headers={"Accept": "text/html"}).get_data(True)
     assert "Ontology property" in page and ">range<" in page
 
