@@ -318,3 +318,16 @@ def test_an_annotation_of_no_claim_is_refused(
     )
     with pytest.raises(KnowledgeError, match="support given for no claim"):
         build_seed_dataset(ARTICLE_PATH)
+
+
+def test_shape_refuses_an_inferred_claim_without_its_rule(claims: dict[str, Claim]) -> None:
+    from rdflib import URIRef
+
+    from graph.validate import union_graph, validate_graph
+    from tests._paths import seed_dataset
+
+    data = union_graph(seed_dataset())
+    when = find(claims, "flight/chn-removal-5", TIME + "hasTime")
+    data.remove((URIRef(when.iri), URIRef(BKG + "inferenceRule"), None))
+    result = validate_graph(data)
+    assert not result.conforms and when.iri in result.report
