@@ -24,6 +24,7 @@ so does a missing numpy (not among the install requirements).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -94,6 +95,8 @@ CLAIMED = {
 
 _AMBIGUOUS = object()
 _EMPTY = _Engine()
+
+log = logging.getLogger("borderkg")
 
 
 def enabled() -> bool:
@@ -405,9 +408,25 @@ _indexes: weakref.WeakKeyDictionary[Store, CubeIndex] = weakref.WeakKeyDictionar
 _lock = threading.Lock()
 
 
-def index_for(store: Store) -> CubeIndex | None:
+_building: weakref.WeakSet[Store] = weakref.WeakSet()
+
+
+def index_for(store: Store, wait: bool = True) -> CubeIndex | None:
     """The index of ``store``'s current version, built if the store changed since the last
-    one; ``None`` when a write arrived while it was being built (then SPARQL answers)."""
+    one; ``None`` when a write arrived while it was being built (then SPARQL answers).
+
+    With ``wait=False`` (a request thread) a stale index is not built by the caller: one
+    background thread builds it while SPARQL answers, so no request waits for a build."""
+    if not wait:
+        index = _indexes.get(store)
+        if index is not None and index.etag == store.etag:
+            return index
+        with _lock:
+            if store not in _building:
+                _building.add(store)
+                threading.Thread(target=_build_in_background, args=(store,), daemon=True,
+                                 name="borderkg-cube-index").start()
+        return None
     with _lock:
         index = _indexes.get(store)
         if index is not None and index.etag == store.etag:
@@ -417,6 +436,16 @@ def index_for(store: Store) -> CubeIndex | None:
             return None
         _indexes[store] = index
         return index
+
+
+def _build_in_background(store: Store) -> None:
+    try:
+        index_for(store)
+    except Exception:  # noqa: BLE001 - SPARQL keeps answering; the next request retries
+        log.exception("the observations' index could not be built")
+    finally:
+        with _lock:
+            _building.discard(store)
 
 
 def _sparql_term(term: Any) -> str:
@@ -434,13 +463,13 @@ def _solutions(answer: Answer, limit: int, offset: int) -> QuerySolutions:
 
 
 def answer(store: Store, query: NamedQuery, substitutions: Mapping[Any, Any], limit: int,
-           offset: int) -> QuerySolutions | None:
+           offset: int, wait: bool = True) -> QuerySolutions | None:
     """The solutions of the named ``query`` from the index, or ``None`` when it cannot give
-    exactly the SPARQL answer (then the caller runs the query)."""
+    exactly the SPARQL answer (then the caller runs the query); ``wait`` as ``index_for``."""
     handler = HANDLERS.get(query.name)
     if handler is None or not enabled() or CLAIMED.get(query.name) != text_hash(query.text):
         return None
-    index = index_for(store)
+    index = index_for(store, wait)
     if index is None or not index.usable:
         return None
     bound = {getattr(k, "value", str(k)): v for k, v in substitutions.items()}

@@ -60,6 +60,8 @@ RESPONSE_HEADERS: dict[str, str] = {
     "X-BorderKG-Cache": "hit when the answer came from the result cache.",
     "X-BorderKG-Service-Skipped": "SERVICE SILENT endpoints the policy skipped, as <IRI>s.",
     "X-BorderKG-Load-Skipped": "LOAD SILENT sources the policy skipped, as <IRI>s.",
+    "X-BorderKG-Answered-By": "observation-index when a named Data Cube query was answered "
+                              "from the observations' index (exactly the SPARQL answer).",
 }
 EXPOSED = ", ".join(RESPONSE_HEADERS)
 ALLOWED_HEADERS = "Accept, Authorization, Content-Type, If-None-Match"

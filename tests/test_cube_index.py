@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -227,3 +230,29 @@ def test_irregular_observations_make_the_index_decline(fresh_store: OxigraphStor
     assert fast is None
     assert table(run_named(fresh_store, "encounters-by-fiscal-year", {"citizenship": CHN},
                            limit=100_000)) == oracle
+
+
+def test_the_http_route_answers_from_the_index_once_it_is_built(tmp_path: Path) -> None:
+    """``/queries/<name>``: the first request after a write is answered by SPARQL while
+    the index builds in the background; once built, the same request is answered from
+    the index, with the same body."""
+    from graph.settings import load_settings
+    from server.app import create_app
+    from tests.conftest import ARTICLE
+
+    settings = load_settings({"store": "memory", "article": str(ARTICLE),
+                              "data_dir": str(tmp_path)}, environ={})
+    client = create_app(settings).test_client()
+    path = "/queries/encounters-by-fiscal-year"
+    accept = {"Accept": "application/sparql-results+json"}
+    first = client.get(path, headers=accept)
+    assert first.status_code == 200
+    assert "X-BorderKG-Answered-By" not in first.headers
+    deadline = time.monotonic() + 60
+    while True:
+        again = client.get(path, headers=accept)
+        if again.headers.get("X-BorderKG-Answered-By") == "observation-index":
+            break
+        assert time.monotonic() < deadline, "the index never answered"
+        time.sleep(0.2)
+    assert json.loads(again.data) == json.loads(first.data)
