@@ -199,8 +199,9 @@ def test_an_update_from_the_editor_carries_the_typed_token(browser: Any,
     from tests.conftest import TOKEN
 
     marker = f"urn:x-test:editor-update-{time.monotonic_ns()}"
-    update = f"INSERT DATA {{ <{marker}> <urn:x-test:p> 1 }}"
-    ask = {"query": f"ASK {{ <{marker}> ?p ?o }}"}
+    # in a graph of its own: the module's server is shared, and other tests count graphs
+    update = f"INSERT DATA {{ GRAPH <{marker}> {{ <{marker}> <urn:x-test:p> 1 }} }}"
+    ask = {"query": f"ASK {{ GRAPH <{marker}> {{ <{marker}> ?p ?o }} }}"}
 
     def stored() -> bool:
         answer = requests.get(server.url + "/sparql", params=ask,
