@@ -417,18 +417,20 @@ class OxigraphStore(Store):
                 self._bump()
 
     def _run_update(self, sparql: str, base_iri: str | None, union_default: bool) -> None:
+        """Parse-check ``sparql`` with the engine once, then run it: one ``CLEAR``/``DROP``
+        of one graph as one engine transaction, a text ``graph.updates`` does not take
+        apart by the engine, anything else through ``graph.updates``."""
+        updates.check_syntax(sparql, base_iri)
         try:
             request = updates.take_apart(sparql, base_iri)
         except updates.Unsupported:
-            updates.check_syntax(sparql, base_iri)
             self._engine_update(sparql, base_iri)
             return
         drop = updates.single_graph_drop(request)
         if drop is not None:
-            updates.check_syntax(sparql, base_iri)
             self._drop(*drop, forget=drop[0] == "DROP")
             return
-        updates.run(self._store, self._writes, self._select, sparql, base_iri, union_default,
+        updates.run(self._store, self._writes, self._select, request, union_default,
                     self.journal)
 
     def _select(self, text: str, **kwargs: Any) -> QuerySolutions:

@@ -43,13 +43,12 @@ from pyoxigraph import (
     Quad,
     QuerySolutions,
     RdfFormat,
-    Variable,
     parse,
 )
 from pyoxigraph import Store as Engine
 
 from . import union_graph as ug
-from .errors import BadRequest, Forbidden, QuerySyntaxError, syntax_error
+from .errors import BadRequest, Forbidden, syntax_error
 from .sparql_lexer import Token, lex
 
 #: evaluates a SELECT over the store's dataset (the store's own query path)
@@ -546,12 +545,10 @@ class Writer:
 
 # -- running ----------------------------------------------------------------------------------
 
-def run(engine: Engine, targets: Sequence[Any], select: Select, text: str,
-        base_iri: str | None, union: bool, journal: Journal | None) -> None:
-    """Run the update ``text``: read ``engine``, write ``targets`` (see the module
-    docstring)."""
-    check_syntax(text, base_iri)
-    request = take_apart(text, base_iri)
+def run(engine: Engine, targets: Sequence[Any], select: Select, request: Request,
+        union: bool, journal: Journal | None) -> None:
+    """Run the update ``request`` (taken apart by ``take_apart``, its text parse-checked
+    by ``check_syntax``): read ``engine``, write ``targets`` (see the module docstring)."""
     writer = Writer(engine, journal, targets)
     try:
         for op in request.ops:
@@ -697,5 +694,5 @@ def single_graph_drop(request: Request) -> tuple[str, NamedNode | DefaultGraph] 
     return None
 
 
-__all__ = ["Journal", "Operation", "QuerySyntaxError", "Request", "Unsupported", "Variable",
+__all__ = ["Journal", "Operation", "Request", "Unsupported",
            "Writer", "check_syntax", "operations", "prologue_end", "run", "take_apart"]
