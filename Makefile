@@ -43,7 +43,7 @@ system-deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; fi
 
 lint: install-test
-	$(BIN)/ruff check graph server queries ontology client tests
+	$(BIN)/ruff check graph server queries ontology client tests bench
 	$(BIN)/mypy
 
 bench: install-test system-deps

@@ -36,7 +36,7 @@ from graph.analysis import (  # noqa: E402
     similar,
 )
 from graph.analysis.projection import ProjectionOptions, build_projection  # noqa: E402
-from graph.store import OxigraphStore  # noqa: E402
+from graph.store.oxigraph import OxigraphStore  # noqa: E402
 
 ARTICLE = ROOT.parent / "shared" / "seed" / "000_e1eaba6903481a9d.txt"
 CBP = ROOT.parent / "shared" / "data" / "cbp-nationwide-encounters-fy20-fy23-state.csv"
@@ -53,7 +53,7 @@ def timed(dataset: str, what: str, func: Callable[[], Any], note: str = "") -> A
 
 
 def seed_store() -> OxigraphStore:
-    from graph.seed import seed_nquads
+    from graph.knowledge.seed import seed_nquads
 
     store = OxigraphStore(None)
     store.load(seed_nquads(ARTICLE), RdfFormat.N_QUADS)

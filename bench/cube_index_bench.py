@@ -1,4 +1,4 @@
-"""The Data Cube side index (``graph.cube_index``) against SPARQL, per claimed named query.
+"""The Data Cube side index (``graph.sparql.cube_index``) against SPARQL, per claimed named query.
 
 For each data set — the seed plus the real CBP table by state, imported; the synthetic 1 M
 quad set ``bench/work/synth-1m-s7.nq`` when it exists (``bench/generate.py 1m``) — in an
@@ -26,9 +26,10 @@ sys.path.insert(0, str(HERE.parent))
 
 from pyoxigraph import RdfFormat  # noqa: E402
 
-from graph import cube_index  # noqa: E402
-from graph.named_queries import prepare  # noqa: E402
-from graph.store import OxigraphStore, solutions  # noqa: E402
+from graph.sparql import cube_index  # noqa: E402
+from graph.sparql.named_queries import prepare  # noqa: E402
+from graph.store.base import solutions  # noqa: E402
+from graph.store.oxigraph import OxigraphStore  # noqa: E402
 
 SHARED = Path("/work/shared")
 CBP = SHARED / "data" / "cbp-nationwide-encounters-fy20-fy23-state.csv"
@@ -39,7 +40,7 @@ LIMIT = 100
 
 def cbp_store() -> tuple[OxigraphStore, dict[str, dict[str, str]]]:
     from graph.imports.cbp import import_cbp
-    from graph.seed import seed_nquads
+    from graph.knowledge.seed import seed_nquads
 
     store = OxigraphStore(None)
     store.load(seed_nquads(ARTICLE), RdfFormat.N_QUADS)

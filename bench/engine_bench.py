@@ -54,8 +54,8 @@ def main() -> None:
     files = [WORK / "seed.nq", synth.with_suffix(".nq")]
     manifest = Manifest.read(WORK / "seed.json").merged(Manifest.read(synth.with_suffix(".json")))
     # the same data loaded two ways: the engine's query speed depends on how it was loaded
-    from graph.loading import load_file
-    from graph.store import OxigraphStore
+    from graph.store.loading import load_file
+    from graph.store.oxigraph import OxigraphStore
 
     bulk = ox.Store()
     for path in files:

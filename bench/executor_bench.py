@@ -20,9 +20,9 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, Quad
 
 from graph.errors import QueryTimeout
-from graph.executor import InProcessExecutor, QueryRequest, SnapshotPoolExecutor
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS
-from graph.store import OxigraphStore
+from graph.sparql.executor import InProcessExecutor, QueryRequest, SnapshotPoolExecutor
+from graph.store.oxigraph import OxigraphStore
 
 EX = "http://example.org/"
 LOOKUP = f"SELECT ?o WHERE {{ <{EX}s4242> <{EX}p1> ?o }}"

@@ -333,8 +333,8 @@ def _dump(store: object, out: Path) -> int:
 
 def export_seed(out: Path) -> Manifest:
     """The seed graph (ontology, article, background) as N-Quads, built as ``serve`` does."""
-    from graph.build import build, find_article
-    from graph.store import OxigraphStore
+    from graph.knowledge.build import build, find_article
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore(None)
     build(store, find_article(None))
@@ -364,7 +364,7 @@ def export_cbp(csv_path: Path, out: Path) -> Manifest:
     """The real CBP table through ``graph.imports.cbp`` (what ``borderkg import
     cbp-encounters`` runs) as N-Quads, with domains read back from the imported store."""
     from graph.imports.cbp import import_cbp
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore(None)
     import_cbp(store, csv_path, progress=False)

@@ -16,14 +16,14 @@ from collections.abc import Callable
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from graph.executor import InProcessExecutor, QueryRequest
-from graph.fork_pool import ForkPoolExecutor
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS
-from graph.store import OxigraphStore
+from graph.sparql.executor import InProcessExecutor, QueryRequest
+from graph.sparql.fork_pool import ForkPoolExecutor
+from graph.store.oxigraph import OxigraphStore
 
 EX = "http://example.org/"
 POINT = f"SELECT ?o WHERE {{ <{EX}s17> <{EX}p1> ?o }}"
-AGGREGATE = f"SELECT ?p (COUNT(*) AS ?n) (SUM(?v) AS ?t) WHERE {{ ?s ?p ?v }} GROUP BY ?p"
+AGGREGATE = "SELECT ?p (COUNT(*) AS ?n) (SUM(?v) AS ?t) WHERE { ?s ?p ?v } GROUP BY ?p"
 
 
 def fill(quads: int) -> OxigraphStore:

@@ -38,12 +38,12 @@ def rss():
             return int(line.split()[1]) * 1024
 
 kind, target, path = sys.argv[1], sys.argv[2], Path(sys.argv[3])
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 store = OxigraphStore(None if target == "memory" else Path(target))
 before = rss()
 started = time.perf_counter()
 if kind in ("load", "load-bulk"):
-    from graph.loading import load_file
+    from graph.store.loading import load_file
     report = load_file(store, path, bulk=kind == "load-bulk", progress=False)
     items, triples = report.triples, report.triples
 else:

@@ -1,5 +1,5 @@
 """What the set-semantics union default graph costs: ``OxigraphStore`` (which keeps the merge
-of every graph in the hidden graph ``graph.union_graph.UNION``) against raw pyoxigraph on
+of every graph in the hidden graph ``graph.store.union.UNION``) against raw pyoxigraph on
 the same file, in the same run, in memory and on disk.
 
     .venv/bin/python bench/set_semantics.py                       # 1 M quads, 3 repeats
@@ -14,7 +14,7 @@ DELETE/INSERT WHERE. Those extra graphs' observations have subjects of their own
 
 Figures (each a median of ``--repeats`` runs, BorderKG and raw interleaved):
 
-1. load: ``graph.loading.load_file`` (transactional and ``bulk``) vs ``Store.load`` /
+1. load: ``graph.store.loading.load_file`` (transactional and ``bulk``) vs ``Store.load`` /
    ``Store.bulk_load``, each in a fresh process;
 2. size after that load: the engine's quads (``len``), RSS delta and peak
    (``/proc/self/status``), the directory on disk;
@@ -24,7 +24,7 @@ Figures (each a median of ``--repeats`` runs, BorderKG and raw interleaved):
 4. small updates: ``OxigraphStore.update(text, union_default=True)`` vs ``Store.update``;
 5. ``FROM <g1> FROM <g2>``: disjoint graphs (overlap ASK, first after a write and cached)
    and overlapping ones (a scratch merge per query);
-6. opening a store made without the merge (``graph.union_graph.rebuild``, once).
+6. opening a store made without the merge (``graph.store.union.rebuild``, once).
 
 The machine is shared and noisy: read the ratios, not the absolute times.
 """
@@ -54,9 +54,9 @@ import pyoxigraph  # noqa: E402
 from pyoxigraph import NamedNode, QuerySolutions, RdfFormat  # noqa: E402
 
 from graph import ids  # noqa: E402
-from graph import union_graph as ug  # noqa: E402
-from graph.loading import load_file  # noqa: E402
-from graph.store import OxigraphStore  # noqa: E402
+from graph.store import union as ug  # noqa: E402
+from graph.store.loading import load_file  # noqa: E402
+from graph.store.oxigraph import OxigraphStore  # noqa: E402
 
 OUT = HERE / "results" / "set-semantics.md"
 WORK = generate.WORK / "set-semantics"
@@ -407,7 +407,7 @@ def rebuilds(backend: str, path: Path, work: Path, repeats: int,
             began = time.perf_counter()
             ug.rebuild(engine)
             samples.append(time.perf_counter() - began)
-        what = "`graph.union_graph.rebuild` of a memory store `Store.load` filled"
+        what = "`graph.store.union.rebuild` of a memory store `Store.load` filled"
         base, base_text = raw_seconds.get("memory raw-load"), "raw `load`"
         plain_open = "–"
         del engine
@@ -464,9 +464,9 @@ def main() -> None:
         f"Python {platform.python_version()}, {os.cpu_count()} cores (shared), "
         f"{platform.machine()}.",
         "",
-        "BorderKG is `graph.store.OxigraphStore`, which keeps the merge of every graph in the "
-        "hidden graph `urn:x-borderkg:union` and answers the union default graph from it "
-        "(a set); raw is `pyoxigraph.Store` on the same file, whose "
+        "BorderKG is `graph.store.oxigraph.OxigraphStore`, which keeps the merge of every "
+        "graph in the hidden graph `urn:x-borderkg:union` and answers the union default "
+        "graph from it (a set); raw is `pyoxigraph.Store` on the same file, whose "
         "`use_default_graph_as_union=True` is a bag. Each figure is a median of repeats with "
         "BorderKG and raw interleaved in the same run (loads: a fresh process each); the "
         "machine is shared and noisy, so read the ratios. Data: `bench/generate.py`'s "

@@ -11,17 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .admission import ClientGate, ClientLimiter, NetworkRouter
-from .build import ensure_seed
-from .cache import CachingExecutor
+from graph.knowledge.build import ensure_seed
+from graph.sparql.admission import ClientGate, ClientLimiter, NetworkRouter
+from graph.sparql.cache import CachingExecutor
+from graph.sparql.executor import InProcessExecutor, SnapshotPoolExecutor
+from graph.sparql.fork_pool import ForkPoolExecutor
+from graph.sparql.sandbox import SandboxedThreads, check_available, network_refused
+from graph.store.base import Store
+from graph.store.loading import load_files
+from graph.store.lock import LOCKED, held
+from graph.store.mirror import MirroredStore, MirrorExecutor
+from graph.store.oxigraph import OxigraphStore
+from graph.store.remote import RemoteStore
+
 from .errors import BorderKGError, ConfigError
-from .executor import InProcessExecutor, SnapshotPoolExecutor
-from .fork_pool import ForkPoolExecutor
-from .loading import load_files
-from .mirror import MirroredStore, MirrorExecutor
-from .sandbox import SandboxedThreads, check_available, network_refused
 from .settings import Settings, load_settings
-from .store import Store, open_store
 
 log = logging.getLogger("borderkg")
 
@@ -85,9 +89,31 @@ class Service:
         self.store.close()
 
 
+def open_store(settings: Any) -> Store:
+    """The store chosen by the ``store`` setting."""
+    kind = settings["store"]
+    if kind == "memory":
+        return OxigraphStore(None)
+    if kind == "disk":
+        return OxigraphStore(settings.data_path / "store")
+    return RemoteStore.from_settings(settings)
+
+
+def open_store_explained(settings: Any, remedy: str = "stop it and run this command again"
+                         ) -> Store:
+    """:func:`open_store`, a held disk store reported as :class:`StoreHeld`
+    (``remedy`` says what to do instead) rather than as RocksDB's lock error."""
+    try:
+        return open_store(settings)
+    except ConfigError as exc:
+        if settings["store"] != "disk" or not LOCKED.search(exc.message):
+            raise
+        raise held(settings.data_path / "store", settings, remedy) from None
+
+
 def open_service_store(settings: Settings) -> Store:
     """The store a service serves: on disk with ``memory_copy``, the disk store whose
-    queries read an in-memory copy (``graph.mirror``); otherwise ``open_store``'s. One-off
+    queries read an in-memory copy (``graph.store.mirror``); otherwise ``open_store``'s. One-off
     commands (query, load, import) open the plain store: a copy would only cost them."""
     if settings["store"] == "disk" and settings["memory_copy"]:
         return MirroredStore(settings.data_path / "store")
@@ -137,7 +163,7 @@ def build_executor(settings: Settings, store: Store) -> Any:
 def make_executor(settings: Settings, store: Store) -> Any:
     """The executor for this store: sandboxed, killable worker processes where the store
     is local, so a query past ``query_timeout`` is stopped (503) and no query can open a
-    socket (``graph.sandbox``):
+    socket (``graph.sparql.sandbox``):
 
     * disk with ``memory_copy`` (the default): ``MirrorExecutor`` — snapshot workers
       until the in-memory copy is filled, then children forked over the copy;

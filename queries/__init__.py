@@ -21,7 +21,7 @@ Each ``queries/<name>.rq`` starts with a header of ``#+`` comment lines, read he
   sub-queries. A test for an optional parameter is written ``COALESCE(?x = ?param, true)``
   rather than ``!BOUND(?param) || ...``, which Oxigraph decides before binding.
 * Queries carry no ``LIMIT``/``OFFSET`` of their own: paging is appended by the runner
-  (``graph.named_queries``), and a test keeps the library free of them.
+  (``graph.sparql.named_queries``), and a test keeps the library free of them.
 """
 from __future__ import annotations
 

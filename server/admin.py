@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from graph.backup import back_up, backups_dir, new_name
 from graph.errors import Forbidden, ServiceUnavailable, Unauthorized
 from graph.settings import Settings
+from graph.store.backup import back_up, backups_dir, new_name
 
 from .app import service
 from .auth import bearer_token

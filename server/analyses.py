@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, current_app, g, jsonify, render_template, request
 from pyoxigraph import NamedNode, Variable
 
-from graph.admission import QUEUE_SECONDS
 from graph.analysis import bounded, project, resolve
 from graph.analysis.limits import MAX_LIMIT, MAX_MEMBERS, check_range
 from graph.analysis.projection import INCLUDE_CHOICES, Projection, ProjectionOptions
@@ -27,6 +26,7 @@ from graph.analysis.render import MAX_RENDER_NODES, draw_svg
 from graph.analysis.resolve import UnknownEntity
 from graph.analysis.star import star
 from graph.errors import BadParameter
+from graph.sparql.admission import QUEUE_SECONDS
 
 from . import result_pages
 from .app import service

@@ -113,7 +113,7 @@ STORE_SETTINGS = ("data_dir", "store", "remote_query_url", "remote_update_url",
 
 def open_configured_store(settings: Settings) -> Any:
     """The configured store; a disk store a running server holds is one line naming it."""
-    from graph.store_lock import open_store_explained
+    from graph.service import open_store_explained
 
     return open_store_explained(settings)
 
@@ -134,9 +134,9 @@ def cli() -> None:
 def build(settings: Settings, sources: tuple[Path, ...]) -> None:
     """Build (or rebuild) the seed graph from the founding article, and any curated
     sources given; idempotent. Every source is checked before anything is written."""
-    from graph.build import build as build_seed
-    from graph.build import find_article
-    from graph.sources import build_sources, read_sources
+    from graph.knowledge.build import build as build_seed
+    from graph.knowledge.build import find_article
+    from graph.knowledge.sources import build_sources, read_sources
 
     curated = read_sources(sources)
     article = find_article(settings.article)
@@ -157,7 +157,7 @@ def build(settings: Settings, sources: tuple[Path, ...]) -> None:
 @with_settings(*STORE_SETTINGS)
 def validate(settings: Settings) -> None:
     """Check the store's seed graphs against the SHACL shapes; exit 1 when they fail."""
-    from graph.build import validate_store
+    from graph.knowledge.build import validate_store
 
     store = open_configured_store(settings)
     result = validate_store(store)
@@ -177,7 +177,7 @@ def validate(settings: Settings) -> None:
 @with_settings(*STORE_SETTINGS, "default_graph_union")
 def query(settings: Settings, sparql: str | None, path: str | None, fmt: str) -> None:
     """Run a SPARQL query (a string, or --file) against the store."""
-    from graph.output import write_result
+    from graph.sparql.output import write_result
 
     if bool(sparql) == bool(path):
         raise click.UsageError("give a query string or --file, not both and not neither")
@@ -209,8 +209,8 @@ def admit_query(text: str, settings: Settings, store: Any) -> None:
     a relative FROM/FROM NAMED IRI names no graph and is refused as the query's fault."""
     from pyoxigraph import NamedNode
 
-    from graph.guard import admit
-    from graph.sparql_text import analyse
+    from graph.sparql.policy import admit
+    from graph.sparql.text import analyse
 
     for keyword, iri in analyse(text, "query").dataset:
         try:
@@ -224,7 +224,7 @@ def admit_query(text: str, settings: Settings, store: Any) -> None:
 
 def check_result_format(result: Any, fmt: str) -> None:
     """Refuse a graph format for an ASK answer (it has no triples to write) before
-    anything is printed, as :func:`graph.output.write_result` does for SELECT."""
+    anything is printed, as :func:`graph.sparql.output.write_result` does for SELECT."""
     from pyoxigraph import QueryBoolean
 
     if isinstance(result, QueryBoolean) and fmt in GRAPH_FORMATS:

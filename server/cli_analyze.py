@@ -74,7 +74,7 @@ def with_projection(func: Callable[..., Any]) -> Callable[..., Any]:
             classes: tuple[str, ...], include: tuple[str, ...], collapse_observations: bool,
             fmt: str, **kwargs: Any) -> None:
         from graph.analysis import ProjectionOptions, project
-        from graph.build import ensure_seed
+        from graph.knowledge.build import ensure_seed
 
         store = open_configured_store(settings)
         try:

@@ -20,16 +20,10 @@ from typing import Any
 
 import click
 
-from graph.backup import (
-    Manifest,
-    back_up,
-    backups_dir,
-    open_unless_held,
-    read_manifest,
-)
-from graph.backup import restore as restore_backup
 from graph.errors import BadParameter, BorderKGError, ServiceUnavailable, StoreError
 from graph.settings import Settings
+from graph.store.backup import Manifest, back_up, backups_dir, open_unless_held, read_manifest
+from graph.store.backup import restore as restore_backup
 
 from .cli import with_settings
 

@@ -4,7 +4,7 @@ Thin wrappers: each resolves the store settings, opens the store, calls ``graph`
 prints a short report (progress bars go to stderr, on a terminal or with ``--progress``).
 The embedded disk store opens in one process at a time, so beside a running server these
 commands stop with one line saying which server holds it and what to do instead
-(``graph.store_lock``).
+(``graph.store.lock``).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ RECONCILE_REMEDY = "stop it and run this command again, or ask the server: {url}
 def open_store(settings: Settings, remedy: str) -> Any:
     """The configured store; a disk store that a running server holds is one line
     naming the server and ``remedy``."""
-    from graph.store_lock import open_store_explained
+    from graph.service import open_store_explained
 
     return open_store_explained(settings, remedy)
 
@@ -39,7 +39,7 @@ def load_remedy(path: Path, graph: str | None, fmt: str | None) -> str:
     from urllib.parse import quote
 
     from graph.formats import ALL_RDF
-    from graph.loading import DATASET_FORMATS, file_format
+    from graph.store.loading import DATASET_FORMATS, file_format
 
     engine = file_format(path, fmt)
     media = next(f.media_type for f in ALL_RDF if f.engine == engine)
@@ -68,7 +68,7 @@ def load_remedy(path: Path, graph: str | None, fmt: str | None) -> str:
 def load(settings: Settings, files: tuple[Path, ...], graph: str | None, fmt: str | None,
          base_iri: str | None, bulk: bool) -> None:
     """Load RDF files (optionally gzip-compressed), each file all-or-nothing."""
-    from graph.loading import load_file
+    from graph.store.loading import load_file
 
     store = open_store(settings, load_remedy(files[0], graph, fmt))
     try:
@@ -160,8 +160,8 @@ def ice_removals(settings: Settings, path: Path, fmt: str, progress: bool | None
 @with_settings(*STORE_SETTINGS)
 def reconcile(settings: Settings, fmt: str, write: bool) -> None:
     """Check every figure the knowledge graph states against the official data loaded."""
-    from graph.reconcile import reconcile as run
-    from graph.reconcile import results_table, write_results
+    from graph.imports.reconcile import reconcile as run
+    from graph.imports.reconcile import results_table, write_results
 
     store = open_store(settings, RECONCILE_REMEDY)
     try:

@@ -1,9 +1,9 @@
 """``borderkg entail``: materialise what the ontology entails into its own graph.
 
-A thin wrapper over :func:`graph.entailment.entail`: it opens the configured store, runs
+A thin wrapper over :func:`graph.knowledge.entailment.entail`: it opens the configured store, runs
 owlrl over the ontology and the knowledge graphs, replaces ``graph/entailment`` and prints
 the counts. Beside a running server the disk store is held, so the command stops with
-the lock's one line (``graph.store_lock``).
+the lock's one line (``graph.store.lock``).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import json
 
 import click
 
-from graph.entailment import MAX_TRIPLES, PROFILES
+from graph.knowledge.entailment import MAX_TRIPLES, PROFILES
 from graph.settings import Settings
 
 from .cli import STORE_SETTINGS, open_configured_store, with_settings
@@ -31,7 +31,7 @@ def entail(settings: Settings, profile: str, include_statistics: bool, max_tripl
            fmt: str) -> None:
     """Replace the entailment graph with the triples the ontology entails (RDFS by
     default) from the ontology and the knowledge graphs; idempotent."""
-    from graph.entailment import entail as run
+    from graph.knowledge.entailment import entail as run
 
     store = open_configured_store(settings)
     try:

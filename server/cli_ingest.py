@@ -1,6 +1,6 @@
 """``borderkg ingest``: draft a new source's TriG for a curator (``docs/curation.md``).
 
-Thin: it parses the options, asks ``graph.ingest`` for the draft and writes it. It needs
+Thin: it parses the options, asks ``graph.knowledge.ingest`` for the draft and writes it. It needs
 no store: the names it looks for come from the seed graph, built in memory.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ def parse_date(value: str | None) -> date | None:
 def ingest(article: Path, source_id: str, published: str | None, output: Path | None) -> None:
     """Draft a curated source from ARTICLE (UTF-8 text, one paragraph a line): sentences
     with offsets, mentions of known things, figures and claim skeletons, as TriG."""
-    from graph.ingest import draft_source, draft_trig, seed_labels
+    from graph.knowledge.ingest import draft_source, draft_trig, seed_labels
 
     draft = draft_source(article, source_id, seed_labels(), parse_date(published))
     text = draft_trig(draft)

@@ -12,7 +12,7 @@ from graph.settings import Settings
 from .cli import STORE_SETTINGS, open_configured_store, with_settings
 
 if TYPE_CHECKING:
-    from graph.search import SearchResult
+    from graph.documents.search import SearchResult
 
 
 def _table(result: SearchResult) -> None:
@@ -40,7 +40,7 @@ def _table(result: SearchResult) -> None:
 def search(settings: Settings, words: str, types: tuple[str, ...], graphs: tuple[str, ...],
            limit: int, fmt: str) -> None:
     """Search labels and sentences (ranked, typos tolerated), with facets by type and graph."""
-    from graph.search import index_for
+    from graph.documents.search import index_for
 
     from .search_api import expand
 

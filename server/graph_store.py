@@ -15,13 +15,13 @@ POST of a graph format creates a new graph ``{iri_base}graph/uploads/<id>`` (201
 Location, ``/graph-store/uploads/<id>``), as the protocol's "POST to the graph store"
 requires; ``GET <Location>`` and ``GET ?graph=<Location>`` both return it.
 
-GET streams: the store writes the graph on a thread of its own (``graph.results.pushed``)
+GET streams: the store writes the graph on a thread of its own (``graph.sparql.results.pushed``)
 as fast as the client reads it, so a large graph is never held whole in memory; a graph
 of one chunk leaves whole, with its Content-Length. ``If-None-Match`` compares weakly,
 so the weak ETag of a gzip-encoded answer (``server.compression``) revalidates too.
 
 Writes need the bearer token (``server.auth``). Every upload is checked
-(``graph.rdf_safety``) and parsed completely before anything is written, so a syntax
+(``graph.store.upload_safety``) and parsed completely before anything is written, so a syntax
 error (400 with line and column) writes nothing; PUT drops and inserts in one SPARQL
 update, so a failure leaves the old graph intact and readers never see it half replaced.
 """
@@ -40,10 +40,10 @@ from flask import Blueprint, Response, request
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, parse
 from werkzeug.formparser import FormDataParser
 
-from graph import rdf_safety
 from graph.errors import BadRequest, NotFound, UnsupportedMediaType
 from graph.formats import DATASET_FORMATS, GRAPH_FORMATS, Format, by_media_type, for_path
-from graph.results import pushed, whole_or_resumed
+from graph.sparql.results import pushed, whole_or_resumed
+from graph.store import upload_safety as rdf_safety
 
 from . import negotiation
 from .auth import require_write

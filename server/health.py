@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from graph.mirror import MirroredStore
+from graph.store.mirror import MirroredStore
 
 bp = Blueprint("health", __name__)
 

@@ -9,7 +9,7 @@ testing — so the mapping is one rule in both directions::
 
 The document (``/doc/{path}``) is HTML for browsers and Turtle, N-Triples, JSON-LD or
 RDF/XML by ``Accept`` or by a ``.ttl``/``.nt``/``.jsonld``/``.rdf`` suffix (``format=``
-also works). Its content is ``graph.resources.describe``: outgoing and incoming triples
+also works). Its content is ``graph.documents.resources.describe``: outgoing and incoming triples
 and the claims about the resource with their sentences. Links on pages point to this
 server for project IRIs and to the IRI itself for foreign ones.
 
@@ -33,9 +33,10 @@ from flask import (
 from markupsafe import Markup, escape
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 
-from graph import charts, formats, resources
+from graph import formats
+from graph.documents import charts, resources
 from graph.errors import NotAcceptable, NotFound
-from graph.results import graph_chunks, pushed, started
+from graph.sparql.results import graph_chunks, pushed, started
 
 from . import negotiation
 from .app import service
@@ -365,7 +366,7 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
 @bp.get("/.well-known/void")
 def void() -> Response:
     """The VoID description (Turtle by default; any document format by Accept/format=)."""
-    from graph.description import void_description
+    from graph.documents.description import void_description
 
     svc = service()
     fmt, media = negotiation.negotiate(DOCUMENT_FORMATS, request.headers.get("Accept"),
@@ -405,7 +406,7 @@ def dump() -> Response:
     which Jena, Comunica and rdflib read as they are; anything else gets the
     ``application/gzip`` file (an Accept that names neither is not refused: the file is
     this resource's own form). The store writes its quads on a thread of its own
-    (``graph.results.pushed``), as fast as the client reads them. Always streamed (no
+    (``graph.sparql.results.pushed``), as fast as the client reads them. Always streamed (no
     Content-Length), so that a HEAD, which starts no dump, has the headers of the GET.
     """
     store = service().store

@@ -115,8 +115,8 @@ def _article_notice() -> dict[str, Any]:
 
 @lru_cache(maxsize=16)
 def seed_state(store: Any, etag: str) -> str:
-    """:func:`graph.build.seed_state`, asked once per store version: pages ask on every
+    """:func:`graph.knowledge.build.seed_state`, asked once per store version: pages ask on every
     render, and a remote store answers over HTTP."""
-    from graph.build import seed_state as state
+    from graph.knowledge.build import seed_state as state
 
     return state(store)

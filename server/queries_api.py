@@ -16,11 +16,12 @@ from flask import Blueprint, Response, jsonify, render_template, request, stream
 from markupsafe import Markup
 from pyoxigraph import Literal, NamedNode
 
-from graph import cube_index, formats
+from graph import formats
+from graph.documents.resources import labels
 from graph.errors import BadParameter
-from graph.executor import Deadline, ExecutedQuery, QueryRequest, materialise
-from graph.named_queries import check_paging, prepare
-from graph.resources import labels
+from graph.sparql import cube_index
+from graph.sparql.executor import Deadline, ExecutedQuery, QueryRequest, materialise
+from graph.sparql.named_queries import check_paging, prepare
 from queries import NamedQuery, list_queries, load_query
 
 from .app import service
@@ -92,7 +93,7 @@ def run(name: str) -> Any:
 
 def _from_index(svc: Any, query: NamedQuery, request_: QueryRequest, limit: int | None,
                 offset: int | None) -> ExecutedQuery | None:
-    """The answer of a Data Cube query from the observations' index (``graph.cube_index``:
+    """The answer of a Data Cube query from the observations' index (``graph.sparql.cube_index``:
     exactly the SPARQL answer, or nothing), when the store is local, its default graph is
     the union the index was read from, and the index is current (a stale one is rebuilt in
     the background while the executor answers)."""

@@ -1,6 +1,6 @@
 """``GET /reconciliation``: the article's figures checked against the official data.
 
-The same computation as ``borderkg reconcile`` (``graph.reconcile``), evaluated on the
+The same computation as ``borderkg reconcile`` (``graph.imports.reconcile``), evaluated on the
 current store at request time; ``?status=`` keeps one outcome. JSON, or a table for a
 browser (Accept preferring HTML, or ``format=html``).
 """
@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, request
 
+from graph.documents.resources import labels
 from graph.errors import BadParameter
-from graph.reconcile import GRAPH, reconcile
-from graph.resources import labels
+from graph.imports.reconcile import GRAPH, reconcile
 
 from . import result_pages
 from .app import service

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from graph.cache import reusable
+from graph.sparql.cache import reusable
 
 MAX_ENTRY_BYTES = 256 << 10
 #: all bodies together: entries x MAX_ENTRY_BYTES could otherwise reach a gigabyte

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, jsonify, render_template, request
 from flask.blueprints import BlueprintSetupState
 
+from graph.documents.search import SearchIndex, attach, index_for
 from graph.errors import BadParameter
-from graph.search import SearchIndex, attach, index_for
 from graph.service import Service
 
 from .app import service

@@ -27,14 +27,15 @@ from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from graph import description, guard
-from graph.cache import reusable
+from graph.documents import description
 from graph.errors import BadRequest, NotAcceptable, QueryTimeout, UnsupportedMediaType
-from graph.executor import ExecutedQuery, QueryRequest
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format
-from graph.guard import Admitted
-from graph.results import graph_chunks
-from graph.sparql_text import add_using, analyse
+from graph.sparql import policy as guard
+from graph.sparql.cache import reusable
+from graph.sparql.executor import ExecutedQuery, QueryRequest
+from graph.sparql.policy import Admitted
+from graph.sparql.results import graph_chunks
+from graph.sparql.text import add_using, analyse
 
 from . import negotiation
 from .auth import require_write
@@ -205,7 +206,7 @@ def endpoint_url() -> str:
 
 # -- policy -----------------------------------------------------------------------------------
 def _guard(kind: str, text: str, params: dict[str, list[str]]) -> Admitted:
-    """The query-safety policy (``graph.guard.admit_request``): size, shape, SERVICE, LOAD
+    """The query-safety policy (``graph.sparql.policy.admit_request``): size, shape, SERVICE, LOAD
     and dataset IRIs, decided on the same base IRI the engine is given; the answer holds
     the text the engine must run (SILENT calls the policy skipped pointed away)."""
     from .app import service

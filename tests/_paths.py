@@ -17,13 +17,13 @@ ARTICLE_PATH = (
 @lru_cache(maxsize=1)
 def seed_dataset() -> Dataset:
     """The seed dataset, built once per test session (tests must not modify it)."""
-    from graph.seed import build_seed_dataset
+    from graph.knowledge.seed import build_seed_dataset
 
     return build_seed_dataset(ARTICLE_PATH)
 
 
 @lru_cache(maxsize=1)
 def seed_nquads() -> str:
-    from graph.seed import seed_nquads as build
+    from graph.knowledge.seed import seed_nquads as build
 
     return build(ARTICLE_PATH)

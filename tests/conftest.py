@@ -32,7 +32,7 @@ def article_path() -> Path:
 
 @pytest.fixture(scope="session")
 def seed_nquads(article_path: Path) -> str:
-    from graph.seed import seed_nquads as build_nquads
+    from graph.knowledge.seed import seed_nquads as build_nquads
 
     return build_nquads(article_path)
 
@@ -42,7 +42,7 @@ def seed_store(seed_nquads: str) -> Any:
     """A fresh in-memory store holding the seed graph."""
     from pyoxigraph import RdfFormat
 
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore(None)
     store.load(seed_nquads, RdfFormat.N_QUADS)

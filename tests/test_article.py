@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.article import ARTICLE_SHA256, ArticleMismatch, read_article, split_sentences
+from graph.knowledge.article import ARTICLE_SHA256, ArticleMismatch, read_article, split_sentences
 from tests._paths import ARTICLE_PATH
 
 

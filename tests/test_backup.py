@@ -21,7 +21,7 @@ import pytest
 import requests
 from pyoxigraph import RdfFormat, Store
 
-from graph.union_graph import HIDDEN
+from graph.store.union import HIDDEN
 from tests.conftest import ARTICLE, TOKEN, LiveServer
 
 GRAPH = "https://w3id.org/borderkg/graph/backup-writes"

@@ -1,10 +1,10 @@
 """The result cache answers repeats and never serves an answer older than the data."""
 from __future__ import annotations
 
-from graph.cache import CachingExecutor
-from graph.executor import InProcessExecutor, QueryRequest
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS, by_name
-from graph.store import OxigraphStore
+from graph.sparql.cache import CachingExecutor
+from graph.sparql.executor import InProcessExecutor, QueryRequest
+from graph.store.oxigraph import OxigraphStore
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 

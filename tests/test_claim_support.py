@@ -14,7 +14,7 @@ import pyoxigraph
 import pytest
 
 from graph import ids
-from graph.seed import KnowledgeError, build_seed_dataset
+from graph.knowledge.seed import KnowledgeError, build_seed_dataset
 from tests._paths import ARTICLE_PATH, seed_nquads
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -304,7 +304,7 @@ def test_flight_page_shows_each_claims_support(client: Any, claims: dict[str, Cl
 def test_an_annotation_of_no_claim_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import graph.seed as seed
+    import graph.knowledge.seed as seed
 
     real = seed.knowledge_path
     text = real("article.trig").read_text(encoding="utf-8")
@@ -323,7 +323,7 @@ def test_an_annotation_of_no_claim_is_refused(
 def test_shape_refuses_an_inferred_claim_without_its_rule(claims: dict[str, Claim]) -> None:
     from rdflib import URIRef
 
-    from graph.validate import union_graph, validate_graph
+    from graph.knowledge.validate import union_graph, validate_graph
     from tests._paths import seed_dataset
 
     data = union_graph(seed_dataset())

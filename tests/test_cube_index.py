@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from pyoxigraph import RdfFormat
 
-from graph import cube_index
-from graph.named_queries import prepare, run_named
-from graph.store import OxigraphStore, solutions
+from graph.sparql import cube_index
+from graph.sparql.named_queries import prepare, run_named
+from graph.store.base import solutions
+from graph.store.oxigraph import OxigraphStore
 
 from .conftest import ARTICLE, CBP_STATE_CSV
 
@@ -32,7 +33,7 @@ CHN = f"<{ID}country/CHN>"
 def cube_nquads() -> bytes:
     """Seed plus the whole real CBP table by state, as N-Quads (imported once)."""
     from graph.imports.cbp import import_cbp
-    from graph.seed import seed_nquads
+    from graph.knowledge.seed import seed_nquads
 
     store = OxigraphStore(None)
     store.load(seed_nquads(ARTICLE), RdfFormat.N_QUADS)

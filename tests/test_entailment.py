@@ -21,10 +21,11 @@ import pytest
 import requests
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Triple
 
-from graph import entailment, ids
-from graph.entailment import GRAPH, entail
+from graph import ids
 from graph.errors import BadParameter, NotFound
-from graph.store import OxigraphStore
+from graph.knowledge import entailment
+from graph.knowledge.entailment import GRAPH, entail
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import ARTICLE, LiveServer
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 
-from graph.sources import SourceError, read_source
-from graph.text_spans import find_figures, find_mentions
+from graph.knowledge.sources import SourceError, read_source
+from graph.knowledge.text_spans import find_figures, find_mentions
 from server.cli import cli, main
 from tests._paths import DATA
 

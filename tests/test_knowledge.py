@@ -14,9 +14,10 @@ import pytest
 from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import PROV, RDF, TIME, XSD
 
-from graph import checks, ids, intervals
+from graph import ids, intervals
+from graph.knowledge import checks
+from graph.knowledge.seed import UnknownSentence, build_seed_dataset
 from graph.namespace import BKG
-from graph.seed import UnknownSentence, build_seed_dataset
 from tests._paths import ARTICLE_PATH, seed_dataset, seed_nquads
 
 ID = ids.ID
@@ -179,7 +180,7 @@ def test_wrong_stated_percentage_would_be_inconsistent() -> None:
 
 
 def test_the_article_graph_holds_no_checks() -> None:
-    # checks live in the reconciliation graph (graph.reconcile), not beside the claims
+    # checks live in the reconciliation graph (graph.imports.reconcile), not beside the claims
     g = article_graph(seed_dataset())
     change = URIRef(ID + "statistic/chn-swb-encounters-2024-06-to-2024-12")
     assert g.value(change, BKG.statedPercentageChange) == Literal("-62", datatype=XSD.decimal)
@@ -240,14 +241,14 @@ def test_laken_riley_act_is_not_law_on_the_article_date(store: pyoxigraph.Store)
 
 
 def test_building_twice_gives_identical_nquads() -> None:
-    from graph.seed import seed_nquads as again
+    from graph.knowledge.seed import seed_nquads as again
 
     assert again(ARTICLE_PATH) == seed_nquads()
 
 
 def test_build_is_identical_in_a_fresh_process() -> None:
     code = (
-        "import hashlib, pathlib, sys; from graph.seed import seed_nquads; "
+        "import hashlib, pathlib, sys; from graph.knowledge.seed import seed_nquads; "
         "print(hashlib.sha256(seed_nquads(pathlib.Path(sys.argv[1])).encode()).hexdigest())"
     )
     root = Path(__file__).resolve().parents[1]
@@ -302,7 +303,7 @@ def test_every_minted_resource_is_labelled(store: pyoxigraph.Store) -> None:
 
 
 def test_unknown_sentence_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import graph.seed as seed
+    import graph.knowledge.seed as seed
 
     bad = tmp_path / "article.trig"
     bad.write_text(f'<{SENTENCE}20> {{ <{ID}x> <{BKG.text}> "y" . }}\n', encoding="utf-8")

@@ -32,10 +32,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import Literal, NamedNode, Store
 
-from graph import iri as iris
 from graph.errors import BadRequest, QuerySyntaxError
-from graph.guard import check_shape
-from graph.sparql_text import Token, analyse, lex, string_value, unescape_codepoints
+from graph.sparql import iri as iris
+from graph.sparql.policy import check_shape
+from graph.sparql.text import Token, analyse, lex, string_value, unescape_codepoints
 
 SCALE = int(os.environ.get("BORDERKG_FUZZ_EXAMPLES", "150")) / 150
 

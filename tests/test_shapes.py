@@ -12,9 +12,9 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF, SH
 
 import ontology
-from graph.build import build
-from graph.store import OxigraphStore
-from graph.validate import validate, validate_graph
+from graph.knowledge.build import build
+from graph.knowledge.validate import validate, validate_graph
+from graph.store.oxigraph import OxigraphStore
 from tests._paths import ARTICLE_PATH, DATA, seed_dataset
 
 SHAPES = Graph().parse(ontology.shapes_path(), format="turtle")
@@ -71,7 +71,7 @@ def built_dataset() -> Dataset:
 def test_every_node_shape_targets_something_in_the_seed() -> None:
     """A shape whose target never occurs in a fresh build (the seed and the checks the
     build writes into the reconciliation graph) would pass vacuously."""
-    from graph.validate import union_graph
+    from graph.knowledge.validate import union_graph
 
     built = built_dataset()
     union = union_graph(built, tuple(str(g.identifier) for g in built.graphs()))

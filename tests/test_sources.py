@@ -19,9 +19,9 @@ from pyoxigraph import RdfFormat
 from rdflib import Graph
 from rdflib.compare import IsomorphicGraph, to_isomorphic
 
-from graph.build import SEED_GRAPHS
-from graph.sources import SourceError, read_source, read_sources
-from graph.store import OxigraphStore
+from graph.knowledge.build import SEED_GRAPHS
+from graph.knowledge.sources import SourceError, read_source, read_sources
+from graph.store.oxigraph import OxigraphStore
 from tests._paths import DATA
 from tests.conftest import ARTICLE
 

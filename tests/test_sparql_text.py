@@ -7,11 +7,13 @@ import time
 
 import pytest
 
-from graph import guard, sparql_lexer, sparql_text
 from graph.errors import QuerySyntaxError
-from graph.iri import resolve
-from graph.sparql_text import add_using, analyse, lex, string_value
-from graph.text_cache import deep_size
+from graph.sparql import lexer as sparql_lexer
+from graph.sparql import policy as guard
+from graph.sparql import text as sparql_text
+from graph.sparql.iri import resolve
+from graph.sparql.text import add_using, analyse, lex, string_value
+from graph.sparql.text_cache import deep_size
 
 P = "PREFIX p: <http://e/> "
 
@@ -71,7 +73,7 @@ def test_add_using_only_touches_modify_operations() -> None:
 
 
 def test_add_using_result_is_valid_for_the_engine() -> None:
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore()
     store.update("INSERT DATA { GRAPH <http://d/> { <http://a> <http://p> 1 } }")

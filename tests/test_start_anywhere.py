@@ -15,10 +15,10 @@ import requests
 from markupsafe import escape
 
 from graph import ids
-from graph.build import ensure_seed, is_built, seed_state
+from graph.knowledge.build import ensure_seed, is_built, seed_state
 from graph.service import Service, build_executor
 from graph.settings import load_settings
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from server.app import create_app
 from server.pages import ARTICLE_NOTICE
 from tests.conftest import ARTICLE, LiveServer, free_port

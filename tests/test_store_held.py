@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import requests
 
+from graph.service import open_store_explained
 from graph.settings import load_settings
-from graph.store import OxigraphStore
-from graph.store_lock import StoreHeld, lock_holder, open_store_explained
+from graph.store.lock import StoreHeld, lock_holder
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import TOKEN
 
 DATA = Path(__file__).parent / "imports" / "data"

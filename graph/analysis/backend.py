@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import BadParameter
+from graph.errors import BadParameter
+
 from .projection import Projection
 
 __all__ = ["BACKENDS", "IGRAPH_THRESHOLD", "choose_backend", "seeded_igraph", "to_igraph"]

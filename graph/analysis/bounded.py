@@ -11,7 +11,7 @@ four steps:
 2. the views of the projection it needs (the simple undirected or directed graph, the
    python-igraph copy) are built *in this process*, where they stay cached on the
    projection for the next request;
-3. it runs in a child forked from this process (:func:`graph.sandbox.run_forked`): the
+3. it runs in a child forked from this process (:func:`graph.sparql.sandbox.run_forked`): the
    child sees the projection copy-on-write without copying it, cannot open a network
    socket, and is killed when ``timeout`` seconds have passed (``QueryTimeout``, 503).
    Holding the interpreter lock there stops nobody else;
@@ -35,21 +35,16 @@ from typing import Any, TypeVar
 
 import networkx as nx
 
-from .. import sandbox
-from ..errors import BadRequest, BorderKGError
-from ..store import Store
+from graph.errors import BadRequest, BorderKGError
+from graph.sparql import sandbox
+from graph.store.base import Store
+
 from . import paths as _paths
 from . import rdf as _rdf
 from .backend import choose_backend, to_igraph
 from .centrality import CentralityResult, check_centrality
 from .centrality import centrality as _centrality
-from .communities import (
-    Communities,
-    Connectors,
-    check_communities,
-    check_connectors,
-    check_similar,
-)
+from .communities import Communities, Connectors, check_communities, check_connectors, check_similar
 from .communities import communities as _communities
 from .communities import components as _components
 from .communities import connectors as _connectors

@@ -29,7 +29,8 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import BadParameter
+from graph.errors import BadParameter
+
 from .backend import choose_backend, seeded_igraph, to_igraph
 from .limits import CLOSENESS_MAX, EXACT_BETWEENNESS_MAX, MAX_LIMIT, MAX_SAMPLES, check_range
 from .projection import Projection

@@ -21,7 +21,8 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import BadParameter
+from graph.errors import BadParameter
+
 from .backend import choose_backend, seeded_igraph, to_igraph
 from .limits import MAX_LIMIT, MAX_RESOLUTION, MAX_SIMILAR_CANDIDATES, check_range
 from .projection import Edge, Projection

@@ -18,7 +18,7 @@ The measured costs behind the caps (this 2-core machine, random graphs of mean d
 """
 from __future__ import annotations
 
-from ..errors import BadParameter
+from graph.errors import BadParameter
 
 __all__ = ["CAPS", "MAX_HOPS", "MAX_LENGTH", "MAX_LIMIT", "MAX_MEMBERS", "MAX_NODES",
            "MAX_PATHS", "MAX_RESOLUTION", "MAX_SAMPLES", "MAX_SIMILAR_CANDIDATES",

@@ -19,7 +19,8 @@ from typing import Any
 
 import networkx as nx
 
-from ..errors import BadParameter
+from graph.errors import BadParameter
+
 from .limits import MAX_LENGTH, MAX_PATHS, check_range
 from .projection import Edge, Projection
 from .resolve import resolve

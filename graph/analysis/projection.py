@@ -38,9 +38,10 @@ from typing import Any
 import networkx as nx
 from pyoxigraph import Literal, NamedNode
 
-from .. import ids
-from ..errors import BadParameter
-from ..store import Store
+from graph import ids
+from graph.errors import BadParameter
+from graph.store.base import Store
+
 from . import vocab as v
 
 __all__ = ["Edge", "Projection", "ProjectionOptions", "Sentence", "project", "select_graphs"]

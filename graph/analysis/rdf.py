@@ -25,10 +25,10 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, RdfFormat, parse
 
 import ontology
+from graph import ids
+from graph.errors import BadParameter
+from graph.store.base import Store
 
-from .. import ids
-from ..errors import BadParameter
-from ..store import Store
 from . import vocab as v
 from .centrality import MEASURES, check_scores, scores
 from .communities import Communities, check_communities, communities

@@ -14,7 +14,8 @@ import subprocess
 import textwrap
 from collections.abc import Iterable
 
-from ..errors import BadParameter, ServiceUnavailable
+from graph.errors import BadParameter, ServiceUnavailable
+
 from .layout_svg import Labels, layout_svg
 from .projection import Edge
 

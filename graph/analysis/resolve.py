@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 
-from ..errors import BadRequest, NotFound
+from graph.errors import BadRequest, NotFound
+
 from .projection import Projection, normalise
 
 __all__ = ["AmbiguousEntity", "UnknownEntity", "resolve"]

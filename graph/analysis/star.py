@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from pyoxigraph import NamedNode, Variable
 
-from ..store import Store, solutions
+from graph.store.base import Store, solutions
+
 from .projection import Edge, local_name
 
 __all__ = ["Star", "star"]

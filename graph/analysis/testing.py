@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pyoxigraph import RdfFormat
 
-from ..store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 
 __all__ = ["TINY_TRIG", "tiny_store"]
 

@@ -5,7 +5,7 @@ pyoxigraph terms and compares ``.value`` strings in tight loops.
 """
 from __future__ import annotations
 
-from .. import ids
+from graph import ids
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"

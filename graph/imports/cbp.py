@@ -32,8 +32,9 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from .. import ids
-from ..store import Store
+from graph import ids
+from graph.store.base import Store
+
 from .common import (
     BKG,
     CONCEPT,
@@ -128,7 +129,7 @@ class Rows:
     def __init__(self, variant: Variant) -> None:
         # graph.intervals brings rdflib: imported only when rows are read, so a file
         # found unchanged is answered without loading it
-        from ..intervals import fiscal_year_iri, month_iri
+        from graph.intervals import fiscal_year_iri, month_iri
 
         self.fiscal_year_iri, self.month_iri = fiscal_year_iri, month_iri
         self.variant = variant

@@ -35,10 +35,11 @@ from typing import IO, Any
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from .. import ids
-from ..errors import BadRequest, NotFound
-from ..loading import CountingReader
-from ..store import OxigraphStore, Store
+from graph import ids
+from graph.errors import BadRequest, NotFound
+from graph.store.base import Store
+from graph.store.loading import CountingReader
+from graph.store.oxigraph import OxigraphStore
 
 QB = "http://purl.org/linked-data/cube#"
 SDMX_DIMENSION = "http://purl.org/linked-data/sdmx/2009/dimension#"

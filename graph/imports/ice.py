@@ -21,8 +21,9 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode, Quad
 
-from .. import ids
-from ..store import Store
+from graph import ids
+from graph.store.base import Store
+
 from .common import (
     BKG,
     QB,
@@ -60,7 +61,7 @@ class Table:
     use (for the shared graph) and the names seen (a country twice is refused)."""
 
     def __init__(self, path: Path) -> None:
-        from ..intervals import fiscal_year_iri  # rdflib: only when rows are read
+        from graph.intervals import fiscal_year_iri  # rdflib: only when rows are read
 
         self.path, self.fiscal_year_iri = path, fiscal_year_iri
         self.quads: list[Quad] = []

@@ -24,8 +24,9 @@ from collections.abc import Iterable, Iterator
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from .. import ids
-from ..store import Store
+from graph import ids
+from graph.store.base import Store
+
 from .common import RDF_TYPE, RDFS_LABEL, SKOS, english, term
 
 GRAPH = ids.GRAPH_REFERENCE
@@ -42,7 +43,7 @@ def period_quads(periods: Iterable[str]) -> Iterator[Quad]:
     reference graph."""
     from rdflib import Literal as RdfLiteral
 
-    from ..intervals import interval_triples
+    from graph.intervals import interval_triples
 
     graph = NamedNode(GRAPH)
     for period in sorted(set(periods)):

@@ -16,7 +16,8 @@ from typing import Any
 
 from pyoxigraph import Quad
 
-from ..store import Store
+from graph.store.base import Store
+
 from .common import (
     Importer,
     ImportReport,

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad
 
-from .. import ids
-from ..store import Store
+from graph import ids
+from graph.store.base import Store
+
 from .common import (
     BKG,
     QB,
@@ -82,7 +83,7 @@ def _sector_quads(sectors: list[str], graph: NamedNode) -> list[Quad]:
 def read_table(path: Path, progress: ImportProgress | None = None
                ) -> tuple[list[Quad], set[str], list[str], int]:
     """Observation quads, periods used, sector columns and row count; all rows checked."""
-    from ..intervals import fiscal_year_iri, month_iri  # rdflib: only when rows are read
+    from graph.intervals import fiscal_year_iri, month_iri  # rdflib: only when rows are read
 
     graph, nodes = NamedNode(GRAPH), NodeCache()
     p = {name: NamedNode(BKG + name) for name in

@@ -20,7 +20,7 @@ def store_of(g: nx.Graph) -> Any:
     """An in-memory store whose projection is ``g`` (nodes ``EX + name``, one predicate)."""
     from pyoxigraph import Literal
 
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore(None)
     graph = NamedNode(GRAPH_BACKGROUND)

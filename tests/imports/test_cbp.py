@@ -12,7 +12,7 @@ import pytest
 from graph.errors import BadRequest
 from graph.imports.cbp import GRAPH, import_cbp
 from graph.imports.common import PROVENANCE_GRAPH
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import CBP_STATE_CSV
 
 DATA = Path(__file__).parent / "data"

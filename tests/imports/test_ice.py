@@ -15,7 +15,7 @@ from graph import ids, intervals
 from graph.imports.common import RowError
 from graph.imports.ice import DATASET, GRAPH, import_ice_removals
 from graph.imports.reference import GRAPH as REFERENCE
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import SHARED
 
 ICE_CSV = SHARED / "data" / "ice-removals-by-citizenship-fy2017-fy2018.csv"

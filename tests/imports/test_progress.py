@@ -19,7 +19,7 @@ from typing import Any
 from graph.imports.cbp import GRAPH, IMPORTER, import_cbp
 from graph.imports.common import Importer, previous_import
 from graph.imports.usbp import import_usbp_monthly
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import CBP_STATE_CSV, USBP_MONTHLY
 
 DATA = Path(__file__).parent / "data"

@@ -13,10 +13,10 @@ import pytest
 from pyoxigraph import RdfFormat
 
 from graph import ids
-from graph.checks import percent_change
 from graph.imports.cbp import GRAPH as CBP_GRAPH
-from graph.reconcile import GRAPH, reconcile, tolerance_for, write_results
-from graph.store import OxigraphStore
+from graph.imports.reconcile import GRAPH, reconcile, tolerance_for, write_results
+from graph.knowledge.checks import percent_change
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import ARTICLE, CBP_STATE_CSV
 
 STAT = ids.ID + "statistic/"
@@ -71,8 +71,8 @@ def test_without_official_data_no_figure_is_consistent(seed_store: Any) -> None:
 
 
 def test_stated_change_is_checked_in_the_reconciliation_graph() -> None:
-    from graph.build import build
-    from graph.checks import percent_change
+    from graph.knowledge.build import build
+    from graph.knowledge.checks import percent_change
 
     store = OxigraphStore(None)
     build(store, ARTICLE)

@@ -9,13 +9,13 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Quad
 
 from graph import ids, intervals
-from graph.build import build
 from graph.imports.cbp import import_cbp
 from graph.imports.ice import import_ice_removals
 from graph.imports.reference import GRAPH as REFERENCE
 from graph.imports.usbp import GRAPH as USBP_GRAPH
 from graph.imports.usbp import import_usbp_monthly
-from graph.store import OxigraphStore
+from graph.knowledge.build import build
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import ARTICLE, CBP_STATE_CSV, SHARED, USBP_MONTHLY
 
 ICE_CSV = SHARED / "data" / "ice-removals-by-citizenship-fy2017-fy2018.csv"
@@ -102,7 +102,7 @@ def test_an_import_removes_copies_an_earlier_version_left(tmp_path: Path) -> Non
 def test_year_over_year_growth_follows_interval_meets(everything: Any) -> None:
     import csv
 
-    from graph.named_queries import bind_params, get_query
+    from graph.sparql.named_queries import bind_params, get_query
 
     query = get_query("year-over-year-growth")
     rows = list(everything.query(query.text, substitutions=bind_params(query, {})))

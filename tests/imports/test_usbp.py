@@ -9,7 +9,7 @@ import pytest
 
 from graph.errors import BadRequest
 from graph.imports.usbp import GRAPH, import_usbp_monthly
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import USBP_MONTHLY
 
 BKG = "https://w3id.org/borderkg/def/"

@@ -36,7 +36,7 @@ def cbp_nquads(seed_nquads: str, cbp_slice: Path) -> bytes:
     from pyoxigraph import RdfFormat
 
     from graph.imports.cbp import import_cbp
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore(None)
     store.load(seed_nquads, RdfFormat.N_QUADS)
@@ -50,7 +50,7 @@ def cbp_nquads(seed_nquads: str, cbp_slice: Path) -> bytes:
 def cbp_store(cbp_nquads: bytes) -> Any:
     from pyoxigraph import RdfFormat
 
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore(None)
     store.load(cbp_nquads, RdfFormat.N_QUADS)

@@ -8,8 +8,8 @@ from xml.etree import ElementTree
 import pytest
 from rdflib import Graph, URIRef
 
-from graph.charts import bar_chart, line_chart
-from graph.search import SearchIndex, fold
+from graph.documents.charts import bar_chart, line_chart
+from graph.documents.search import SearchIndex, fold
 
 CHN = "https://w3id.org/borderkg/id/country/CHN"
 RDF_TYPES = {"text/turtle": "turtle", "application/n-triples": "nt",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from graph.errors import BadParameter, NotFound
-from graph.named_queries import bind_params, get_query, paged_text, run_named
+from graph.sparql.named_queries import bind_params, get_query, paged_text, run_named
 from queries import PARAM_TYPES, QueryFileError, list_queries, load_query, parse_query
 
 from .conftest import china_totals

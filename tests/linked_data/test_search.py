@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from graph.search import SearchIndex
+from graph.documents.search import SearchIndex
 from tests.conftest import TOKEN
 from tests.test_cli import borderkg
 

@@ -8,7 +8,7 @@ import pytest
 
 from graph.service import Service
 from graph.settings import load_settings
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from server.app import create_app
 from server.clients import client_address
 

@@ -248,7 +248,7 @@ def test_the_response_cache_keeps_codings_apart(server: LiveServer) -> None:
 def cbp_nquads(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real CBP table imported by the project's importer, written as N-Quads once."""
     from graph.imports.cbp import import_cbp
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     store = OxigraphStore(None)
     import_cbp(store, CBP_STATE_CSV, progress=False)

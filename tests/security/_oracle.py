@@ -1,6 +1,6 @@
 """The judge of the policy fuzzer: what the engine does with the texts the policy admits.
 
-The query-safety policy (``graph.guard.admit``) is a static check of the text; Oxigraph
+The query-safety policy (``graph.sparql.policy.admit``) is a static check of the text; Oxigraph
 parses the text again, by its own rules, and runs ``SERVICE`` and ``LOAD`` with its own
 HTTP client, where no Python hook can see it. So whether a text is safe is decided by
 what the engine does with it, observed from outside (``_watchers.py``): a loopback
@@ -20,7 +20,7 @@ import threading
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from graph.sparql_text import Kind
+from graph.sparql.text import Kind
 
 from ._watchers import Canary, Listener
 from ._workers import Outcome, Reply, WorkerPool

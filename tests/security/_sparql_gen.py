@@ -17,7 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from graph.sparql_text import Kind
+from graph.sparql.text import Kind
 
 # --- characters of the SPARQL 1.1 grammar's names (section 19.8) ---------------------------
 

@@ -1,6 +1,6 @@
 """The policy fuzzer's worker processes: the policy and a bare engine, away from the test.
 
-Each worker decides a case with the policy (``graph.guard.admit``, or another entry
+Each worker decides a case with the policy (``graph.sparql.policy.admit``, or another entry
 point) and, when the policy admits it, runs the text with a bare pyoxigraph ``Store``:
 no BorderKG sandbox, no timeout, the same base IRI, so the policy is all that stands
 between the text and the engine. The policy runs here too, not in the test's process,
@@ -31,10 +31,10 @@ from typing import Any
 
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QueryBoolean, RdfFormat, Store
 
-from graph import guard
 from graph.errors import BorderKGError
 from graph.settings import load_settings
-from graph.store import OxigraphStore
+from graph.sparql import policy as guard
+from graph.store.oxigraph import OxigraphStore
 
 from ._watchers import names_other_host
 
@@ -261,7 +261,8 @@ class _Process:
         if request["policy"] == "open":
             return Verdict(True)
         if policy is None:
-            return Verdict(False, f"graph.guard has no {request['policy']}", unexpected=True)
+            return Verdict(False, f"graph.sparql.policy has no {request['policy']}",
+                           unexpected=True)
         try:
             decision = policy(request["text"], request["kind"],
                               self.profiles[request["profile"]], self.store, base_iri=self.base)

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from graph.admission import ClientLimiter
 from graph.errors import ServiceUnavailable, TooManyRequests
+from graph.sparql.admission import ClientLimiter
 
 
 def test_a_client_beyond_its_share_waits_then_gets_429() -> None:

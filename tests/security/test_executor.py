@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from graph.errors import BadRequest, QuerySyntaxError, QueryTimeout, ServiceUnavailable
-from graph.executor import QueryRequest, SnapshotPoolExecutor
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS
-from graph.store import OxigraphStore
+from graph.sparql.executor import QueryRequest, SnapshotPoolExecutor
+from graph.store.oxigraph import OxigraphStore
 
 CROSS = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"

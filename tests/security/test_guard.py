@@ -13,7 +13,8 @@ import pytest
 from pyoxigraph import Store
 
 from graph.errors import BadRequest, Forbidden, QuerySyntaxError
-from graph.guard import (
+from graph.settings import load_settings
+from graph.sparql.policy import (
     MAX_ELEMENTS,
     MAX_NESTING,
     admit,
@@ -23,10 +24,9 @@ from graph.guard import (
     check_shape,
     check_update,
 )
-from graph.settings import load_settings
-from graph.silent import SKIPPED
-from graph.sparql_text import analyse
-from graph.store import OxigraphStore
+from graph.sparql.silent import SKIPPED
+from graph.sparql.text import analyse
+from graph.store.oxigraph import OxigraphStore
 
 from ._oracle import Listener
 from .conftest import Endpoint, error_of

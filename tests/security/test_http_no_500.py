@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graph.errors import BadGateway, BadRequest, QuerySyntaxError, StoreError
-from graph.store import OxigraphStore, engine_error
+from graph.store.oxigraph import OxigraphStore, engine_error
 from tests.conftest import ARTICLE, TOKEN, LiveServer, free_port
 
 from .conftest import Endpoint, error_of, summary

@@ -1,7 +1,7 @@
 """Differential fuzzing of the query-safety policy against the real engine.
 
 Generated hostile queries and updates (``_sparql_gen.py``) go through
-``graph.guard.admit`` in a worker process (``_workers.py``); whatever it admits is run
+``graph.sparql.policy.admit`` in a worker process (``_workers.py``); whatever it admits is run
 there by a bare pyoxigraph ``Store``, with the same base IRI and no other protection, and
 judged (``_oracle.py``) by what the watchers (``_watchers.py``) saw. Every
 ``SERVICE``/``LOAD`` target the generators write points at a loopback listener or at
@@ -40,7 +40,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from graph.sparql_text import Kind
+from graph.sparql.text import Kind
 from tests.conftest import report_family
 
 from ._oracle import Judge, World

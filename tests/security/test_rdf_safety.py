@@ -11,7 +11,7 @@ from pyoxigraph import RdfFormat
 
 from graph.errors import BadRequest
 from graph.formats import GRAPH_FORMATS, by_name
-from graph.rdf_safety import MAX_DEPTH, check_path, check_upload
+from graph.store.upload_safety import MAX_DEPTH, check_path, check_upload
 from server.cli import main
 
 RDF = 'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://example.org/"'

@@ -2,7 +2,7 @@
 the network.
 
 These tests hand SERVICE and LOAD texts straight to the executors and the update thread,
-below ``graph.guard`` (the policy is switched off by not calling it), with their targets
+below ``graph.sparql.policy`` (the policy is switched off by not calling it), with their targets
 at a loopback listener that counts connections. The sandboxed workers of every local
 store must make none; the one networked worker (for SERVICE calls the policy allowed)
 does reach the listener, which shows the listener would have seen any attempt.
@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from graph import sandbox
 from graph.errors import Forbidden
-from graph.executor import QueryRequest, SnapshotPoolExecutor
-from graph.fork_pool import ForkPoolExecutor
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS
 from graph.service import Service
 from graph.settings import load_settings
-from graph.store import OxigraphStore
+from graph.sparql import sandbox
+from graph.sparql.executor import QueryRequest, SnapshotPoolExecutor
+from graph.sparql.fork_pool import ForkPoolExecutor
+from graph.store.oxigraph import OxigraphStore
 
 pytestmark = pytest.mark.skipif(not sandbox.supported(), reason="Linux x86_64/aarch64 only")
 

@@ -179,7 +179,7 @@ def remote_store(backend: str, request: pytest.FixtureRequest,
                  graph_store: bool = True) -> Any:
     """A ``RemoteStore`` on ``backend``'s server (not cleared); ``graph_store=False``
     leaves the Graph Store URL out, as when the server offers none."""
-    from graph.remote import BearerAuth, RemoteStore
+    from graph.store.remote import BearerAuth, RemoteStore
 
     fixture, dialect = REMOTE_SERVERS[backend]
     urls = request.getfixturevalue(fixture)
@@ -190,7 +190,7 @@ def remote_store(backend: str, request: pytest.FixtureRequest,
 
 def make_store(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """A fresh, empty store of ``backend`` (remote ones are cleared first)."""
-    from graph.store import OxigraphStore
+    from graph.store.oxigraph import OxigraphStore
 
     if backend == "memory":
         return OxigraphStore(None)

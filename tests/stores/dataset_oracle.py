@@ -25,7 +25,7 @@ from pyoxigraph import (
     Triple,
 )
 
-from graph import union_graph as ug
+from graph.store import union as ug
 
 EX = "http://example.org/"
 XSD = "http://www.w3.org/2001/XMLSchema#"

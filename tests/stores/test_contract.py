@@ -279,7 +279,7 @@ def test_remote_dataset_cannot_name_default_graph(store: Any) -> None:
 
 
 def test_unreachable_remote_is_store_error() -> None:
-    from graph.remote import RemoteStore
+    from graph.store.remote import RemoteStore
     from tests.conftest import free_port
 
     store = RemoteStore(f"http://127.0.0.1:{free_port()}/sparql", dialect="generic")

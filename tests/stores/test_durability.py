@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from graph.imports.cbp import GRAPH
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import CBP_STATE_CSV, TOKEN
 
 EX = "http://example.org/durable/"
@@ -50,7 +50,7 @@ IMPORT_SCRIPT = """
 import sys
 from pathlib import Path
 from graph.imports import cbp
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 
 store = OxigraphStore(Path(sys.argv[1]))
 real_write = cbp.write_import

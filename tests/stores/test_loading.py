@@ -11,10 +11,10 @@ import pytest
 import requests
 from pyoxigraph import RdfFormat, parse, serialize
 
-from graph import loading
 from graph.errors import BadParameter, BadRequest
-from graph.loading import load_file, load_files
-from graph.store import OxigraphStore
+from graph.store import loading
+from graph.store.loading import load_file, load_files
+from graph.store.oxigraph import OxigraphStore
 
 EX = "http://example.org/"
 TURTLE = f'@prefix ex: <{EX}> .\nex:a ex:p "один" ; ex:q 1 .\nex:b ex:p ex:a .\n'

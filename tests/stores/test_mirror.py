@@ -1,4 +1,4 @@
-"""The disk store with an in-memory copy (``graph.mirror``): the copy holds what the disk
+"""The disk store with an in-memory copy (``graph.store.mirror``): the copy holds what the disk
 holds, whatever was written while it filled and after; the service answers from the disk
 while it fills and from the copy after; acknowledged writes survive ``kill -9``.
 
@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat
 
-from graph import union_graph as ug
 from graph.errors import BorderKGError, ConfigError
-from graph.mirror import MirroredStore
-from graph.store import OxigraphStore
+from graph.store import union as ug
+from graph.store.mirror import MirroredStore
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import TOKEN, LiveServer, report_family
 
 EX = "http://example.org/mirror/"

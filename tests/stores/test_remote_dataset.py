@@ -2,7 +2,7 @@
 FROM/FROM NAMED and the protocol's dataset parameters (docs/backends.md, "Engine
 differences").
 
-The remote store asks each engine differently (``graph.remote_dataset``); these tests hold
+The remote store asks each engine differently (``graph.store.remote_dataset``); these tests hold
 the answers to the embedded store's, on real servers.
 """
 from __future__ import annotations
@@ -210,7 +210,7 @@ def test_remote_row_limit_is_an_error_for_reads_of_the_data(start_server: Any) -
     """A BorderKG cuts answers at its ``max_rows``; ``quads()`` and ``dump()`` must then
     fail rather than return part of the data, while counts (one row) still work."""
     from graph.errors import StoreError
-    from graph.remote import BearerAuth, RemoteStore
+    from graph.store.remote import BearerAuth, RemoteStore
     from tests.conftest import TOKEN
 
     server = start_server(store="memory", extra=["--empty", "--max-rows", "3"])

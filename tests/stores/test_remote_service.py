@@ -17,9 +17,9 @@ SERVERS = {"remote-oxigraph": "oxigraph_server", "remote-virtuoso": "virtuoso_se
 
 @pytest.fixture(params=list(SERVERS))
 def remote_app(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    from graph.remote import RemoteStore
     from graph.service import Service
     from graph.settings import load_settings
+    from graph.store.remote import RemoteStore
     from server.app import create_app
 
     urls = request.getfixturevalue(SERVERS[request.param])
@@ -68,8 +68,8 @@ def test_service_on_remote_store(remote_app: Any, tmp_path: Any) -> None:
 
 def test_virtuoso_digest_auth_endpoint(virtuoso_server: dict[str, str]) -> None:
     from graph.errors import StoreError
-    from graph.remote import RemoteStore
     from graph.settings import load_settings
+    from graph.store.remote import RemoteStore
 
     def store(password: str) -> RemoteStore:
         return RemoteStore.from_settings(load_settings(
@@ -90,8 +90,8 @@ def test_virtuoso_digest_auth_endpoint(virtuoso_server: dict[str, str]) -> None:
 
 def test_bearer_token_for_a_remote_borderkg(borderkg_server: dict[str, str]) -> None:
     from graph.errors import ConfigError, StoreError
-    from graph.remote import RemoteStore
     from graph.settings import load_settings
+    from graph.store.remote import RemoteStore
 
     def store(token: str | None) -> RemoteStore:
         return RemoteStore.from_settings(load_settings(

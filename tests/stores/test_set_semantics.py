@@ -33,9 +33,10 @@ from hypothesis import strategies as st
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat, parse, serialize
 from pyoxigraph import Store as Engine
 
-from graph import union_graph as ug
 from graph.errors import Forbidden
-from graph.store import OxigraphStore, solutions
+from graph.store import union as ug
+from graph.store.base import solutions
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import TOKEN, report_family
 
 from .dataset_oracle import (

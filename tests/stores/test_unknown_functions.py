@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pyoxigraph import Literal
 
-from graph.store import OxigraphStore, solutions
+from graph.store.base import solutions
+from graph.store.oxigraph import OxigraphStore
 
 
 def test_unknown_functions_leave_their_variables_unbound() -> None:

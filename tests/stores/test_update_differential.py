@@ -1,7 +1,7 @@
 """BorderKG's update evaluator against the engine's own SPARQL Update.
 
 Without the union default graph (``union_default=False``) the evaluator in
-``graph.updates`` must change the dataset exactly as ``pyoxigraph.Store.update`` does.
+``graph.store.updates`` must change the dataset exactly as ``pyoxigraph.Store.update`` does.
 Hypothesis generates starting datasets (default graph and named graphs, no blank nodes)
 and requests of 1-4 operations: INSERT DATA / DELETE DATA with and without GRAPH,
 DELETE/INSERT ... WHERE with GRAPH ?g, WITH, USING / USING NAMED, DELETE WHERE,
@@ -49,9 +49,9 @@ from hypothesis import strategies as st
 from pyoxigraph import DefaultGraph, NamedNode, Quad
 from pyoxigraph import Store as Engine
 
-from graph import union_graph as ug
 from graph.errors import BorderKGError
-from graph.store import OxigraphStore
+from graph.store import union as ug
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import report_family
 
 from .dataset_oracle import (

@@ -28,7 +28,7 @@ from pathlib import Path
 from pyoxigraph import Quad
 from pyoxigraph import Store as Engine
 
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 from tests.conftest import ROOT, report_family
 
 from .dataset_oracle import PREFIX, assert_merge, real_quads
@@ -39,7 +39,7 @@ SIZE = 500  # subjects per operation (each with one or two quads)
 CHILD = """
 import sys, time
 from pathlib import Path
-from graph.store import OxigraphStore
+from graph.store.oxigraph import OxigraphStore
 store = OxigraphStore(Path(sys.argv[1]))
 text = Path(sys.argv[2]).read_text()
 print("opened", flush=True)
