@@ -30,8 +30,8 @@ from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from graph import ids  # noqa: E402
-from graph.intervals import fiscal_year_iri, interval_triples, month_iri  # noqa: E402
+from graph import ids
+from graph.intervals import fiscal_year_iri, interval_triples, month_iri
 
 WORK = Path(__file__).resolve().parent / "work"
 BKG = ids.DEF

@@ -252,7 +252,7 @@ def open_table(path: Path, on_read: Callable[[int], None] | None = None) -> IO[s
     ``on_read`` is told how many bytes of the file each read took (for progress)."""
     if not path.is_file():
         raise NotFound(f"no such file: {path}")
-    file = open(path, "rb")  # noqa: SIM115 - closed with the text stream
+    file = open(path, "rb")  # closed with the text stream
     raw = file if on_read is None else io.BufferedReader(CountingReader(file, on_read))
     gzipped = raw.peek(2)[:2] == b"\x1f\x8b"
     binary: Any = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw

@@ -440,7 +440,7 @@ def index_for(store: Store, wait: bool = True) -> CubeIndex | None:
 def _build_in_background(store: Store) -> None:
     try:
         index_for(store)
-    except Exception:  # noqa: BLE001 - SPARQL keeps answering; the next request retries
+    except Exception:  # SPARQL keeps answering; the next request retries
         log.exception("the observations' index could not be built")
     finally:
         with _lock:

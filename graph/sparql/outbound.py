@@ -110,7 +110,7 @@ def settled(result: QuerySolutions | QueryBoolean | QueryTriples,
     """
     if isinstance(result, QueryBoolean):
         return result  # an ASK has already been evaluated
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - read lazily below
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # read lazily below
     if isinstance(result, QuerySolutions):
         result.serialize(spool, QueryResultsFormat.JSON)
         spool.seek(0)

@@ -149,7 +149,7 @@ class Gunzipped(io.RawIOBase):
 def open_stream(path: Path, on_read: Callable[[int], None]) -> IO[bytes]:
     """``path`` as a binary stream, gunzipped when it starts with the gzip magic bytes."""
     try:
-        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
+        raw = open(path, "rb")  # closed by the caller through the wrapper
     except OSError as exc:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from None
     gzipped = raw.read(2) == GZIP_MAGIC
@@ -339,7 +339,7 @@ class RangeReader(io.RawIOBase):
 
     def __init__(self, path: Path, start: int, end: int, on_read: Callable[[int], None]):
         super().__init__()
-        self.handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        self.handle = open(path, "rb", buffering=0)  # closed in close()
         self.handle.seek(start)
         self.left, self.on_read = end - start, on_read
 

@@ -131,7 +131,7 @@ class MirroredStore(OxigraphStore):
                 log.info("the store changed in a way the copy cannot follow: filling anew")
             log.info("memory copy of the store ready: %s quads in %.1f s",
                      f"{self.progress[1]:,}", time.monotonic() - started)
-        except Exception:  # noqa: BLE001 - queries keep reading the disk; logged
+        except Exception:  # queries keep reading the disk; logged
             log.exception("the memory copy of the store failed; queries read the disk")
             with self.write_lock:
                 self._writes = [self._disk]

@@ -451,7 +451,7 @@ class Journal:
         if not quads:
             return
         if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+            self._file = open(self.path, "a", encoding="utf-8")  # kept open
         self._file.write("".join(f"{sign} {q} .\n" for q in quads))
         # handed to the operating system before the store sees the change: a killed
         # process leaves it whole (as RocksDB's own log, which is not synced per write)

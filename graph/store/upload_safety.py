@@ -71,7 +71,7 @@ def _engine(fmt: Any) -> Any:
 def _open(path: Path) -> IO[bytes]:
     with open(path, "rb") as probe:
         gzipped = probe.read(2) == b"\x1f\x8b"
-    return cast(IO[bytes], gzip.open(path, "rb") if gzipped else open(path, "rb"))  # noqa: SIM115
+    return cast(IO[bytes], gzip.open(path, "rb") if gzipped else open(path, "rb"))
 
 
 # -- RDF/XML ----------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def nginx_conf(home: Path, port: int, upstream: str, section: str) -> str:
 def start_nginx(home: Path, conf: str, url: str) -> subprocess.Popen[bytes]:
     path = home / "nginx.conf"
     path.write_text(conf, encoding="utf-8")
-    log = open(home / "nginx.out", "wb")  # noqa: SIM115 - closed with the process
+    log = open(home / "nginx.out", "wb")  # closed with the process
     process = subprocess.Popen([NGINX, "-c", str(path), "-p", str(home), "-e",
                                 str(home / "error.log")], stdout=log, stderr=log,
                                start_new_session=True)

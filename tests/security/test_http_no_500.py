@@ -228,10 +228,10 @@ class _Remote(http.server.BaseHTTPRequestHandler):
         "/garbage.ttl": (200, "text/turtle", b"<http://a> <http://b> is not turtle"),
     }
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:  # the name http.server calls
         self._answer()
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_POST(self) -> None:  # the name http.server calls
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self._answer()
 
