@@ -13,17 +13,25 @@ gets. Rules (RFC 9110 section 12.5.1):
 * a ``format`` parameter (a name such as ``json`` or ``turtle``, an extension, or a media
   type) overrides Accept entirely;
 * when nothing offered is acceptable the answer is 406, listing what is offered.
+
+Every route negotiates here: a table of ``graph.formats`` (:func:`negotiate`), a table
+and the route's HTML page (:func:`negotiate_page`), or a few media types the route renders
+itself, such as JSON and a page (:func:`negotiate_media`). So one Accept header gets the
+same reading everywhere: media-type parameters such as ``charset`` never stop a match.
 """
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from flask import Response
 
 from graph.errors import NotAcceptable
-from graph.formats import Format, by_name
+from graph.formats import GRAPH_FORMATS, RESULT_FORMATS, Format, by_name
+
+#: the page a route renders for browsers, offered beside a table of data formats
+HTML = "text/html"
 
 
 @dataclass(frozen=True)
@@ -137,21 +145,85 @@ def negotiate(table: Sequence[Format], accept: str | None,
     if format_param:
         fmt = _by_format_param(table, format_param)
         if fmt is None:
-            names = ", ".join(f.name for f in table)
-            raise NotAcceptable(f"format {format_param!r} is not offered for this answer; "
-                                f"it can be given as: {names}", parameter="format",
-                                offered=[f.media_type for f in table])
+            raise _unknown_format(format_param, [f.name for f in table],
+                                  [f.media_type for f in table])
         return fmt, fmt.media_type
     if accept is not None and len(accept) > MEMO_HEADER:
         media_type = choose(offered(table), accept)  # never kept: the memo stays small
     else:
         media_type = _choose_in(tuple(table), accept)
     if media_type is None:
-        raise NotAcceptable(f"none of the acceptable media types ({accept}) can be "
-                            "produced here; offered: "
-                            + ", ".join(f.media_type for f in table),
-                            offered=[f.media_type for f in table])
+        raise not_acceptable(accept, [f.media_type for f in table])
     return format_for(table, media_type), media_type
+
+
+def not_acceptable(accept: str | None, listed: Sequence[str]) -> NotAcceptable:
+    """The one 406 every route answers: the Accept header it could not satisfy and the
+    media types it offers (canonical ones; aliases are spellings of the same answer)."""
+    return NotAcceptable(f"none of the acceptable media types ({accept}) can be produced "
+                         "here; offered: " + ", ".join(listed), offered=list(listed))
+
+
+def _unknown_format(format_param: str, names: Sequence[str],
+                    listed: Sequence[str]) -> NotAcceptable:
+    return NotAcceptable(f"format {format_param!r} is not offered for this answer; it can "
+                         f"be given as: {', '.join(names)}", parameter="format",
+                         offered=list(listed))
+
+
+def negotiate_page(table: Sequence[Format], accept: str | None, format_param: str | None,
+                   page: str = HTML, page_first: bool = False) -> tuple[Format | None, str]:
+    """A table of formats plus a page a route renders itself (None as its format).
+
+    The page is one more offer, first (documents: a browser's Accept, or none, gets the
+    page) or last (data first: a client without a preference gets data); ``format=html``
+    names it, any other ``format`` is looked up in the table as :func:`negotiate` does.
+    """
+    listed = [f.media_type for f in table]
+    listed = [page, *listed] if page_first else [*listed, page]
+    if format_param and format_param.strip().lower() in ("html", page):
+        return None, page
+    if format_param:
+        if _by_format_param(table, format_param) is None:
+            raise _unknown_format(format_param, [*(f.name for f in table), "html"], listed)
+        return negotiate(table, None, format_param)
+    offers = offered(table)
+    offers = [page, *offers] if page_first else [*offers, page]
+    media_type = choose(offers, accept)
+    if media_type is None:
+        raise not_acceptable(accept, listed)
+    return (None, page) if media_type == page else (format_for(table, media_type), media_type)
+
+
+def negotiate_media(offers: Sequence[str], accept: str | None, format_param: str | None = None,
+                    names: Mapping[str, str] | None = None) -> str:
+    """One of ``offers`` (media types of answers a route renders itself, such as JSON and
+    its page): ``format`` (a name of ``names``, or an offered media type) wins over Accept,
+    which is read by the same rules as for the format tables."""
+    if format_param:
+        wanted = (names or {}).get(format_param.strip().lower(), format_param.strip().lower())
+        if wanted in offers:
+            return wanted
+        raise _unknown_format(format_param, sorted(names or offers), offers)
+    spellings = _spellings(tuple(offers))
+    media_type = choose(list(spellings), accept)
+    if media_type is None:
+        raise not_acceptable(accept, offers)
+    return spellings[media_type]
+
+
+@functools.lru_cache(maxsize=64)
+def _spellings(offers: tuple[str, ...]) -> dict[str, str]:
+    """Each offer, then the aliases of the offers that are formats of ``graph.formats``
+    (``application/json`` for SPARQL JSON results), each mapped to the offer it spells:
+    a route offering a format accepts every name of it, as the format tables do."""
+    spellings = {offer: offer for offer in offers}
+    for table in (RESULT_FORMATS, GRAPH_FORMATS):
+        for fmt in table:
+            if fmt.media_type in offers:
+                spellings.update({a: fmt.media_type for a in fmt.aliases
+                                  if a not in spellings})
+    return spellings
 
 
 #: longest Accept header remembered (1,024 of them at most: a bounded few hundred KiB)
