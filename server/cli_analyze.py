@@ -66,9 +66,19 @@ def projection_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def with_projection(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Open the store, project it, call ``func(projection, store, fmt, timeout, ...)``,
-    close."""
+    """Open the store, project it, call ``func(projection, fmt=, timeout=, ...)``, close.
 
+    The analyses read only the projection; :func:`with_projection_and_store` is for the
+    one that also writes into the store."""
+    return _projected(func, pass_store=False)
+
+
+def with_projection_and_store(func: Callable[..., Any]) -> Callable[..., Any]:
+    """As :func:`with_projection`, and the open store goes to ``func`` as ``store=``."""
+    return _projected(func, pass_store=True)
+
+
+def _projected(func: Callable[..., Any], pass_store: bool) -> Callable[..., Any]:
     @functools.wraps(func)
     def run(settings: Settings, graphs: tuple[str, ...], predicates: tuple[str, ...],
             classes: tuple[str, ...], include: tuple[str, ...], collapse_observations: bool,
@@ -84,8 +94,10 @@ def with_projection(func: Callable[..., Any]) -> Callable[..., Any]:
             options = ProjectionOptions(graphs=choice, predicates=predicates or None,
                                         classes=classes or None, include=frozenset(include),
                                         collapse_observations=collapse_observations)
-            func(project(store, options), store=store, fmt=fmt,
-                 timeout=settings.analysis_timeout, **kwargs)
+            if pass_store:
+                kwargs["store"] = store
+            func(project(store, options), fmt=fmt, timeout=settings.analysis_timeout,
+                 **kwargs)
         finally:
             store.close()
 
@@ -109,7 +121,7 @@ def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> None:
 @click.option("-k", "k", default=3, show_default=True, help="How many paths.")
 @click.option("--max-length", default=4, show_default=True, help="Longest path, in hops.")
 @with_projection
-def path(p: Any, store: Any, fmt: str, timeout: float, source: str, target: str, k: int,
+def path(p: Any, fmt: str, timeout: float, source: str, target: str, k: int,
          max_length: int) -> None:
     """Shortest paths from SOURCE to TARGET (IRIs or labels), with their sentences."""
     from graph.analysis.bounded import k_shortest_paths
@@ -132,7 +144,7 @@ def path(p: Any, store: Any, fmt: str, timeout: float, source: str, target: str,
 @click.option("--hops", default=1, show_default=True)
 @click.option("--max-nodes", default=200, show_default=True)
 @with_projection
-def neighbours(p: Any, store: Any, fmt: str, timeout: float, entity: str, hops: int,
+def neighbours(p: Any, fmt: str, timeout: float, entity: str, hops: int,
                max_nodes: int) -> None:
     """Entities within HOPS of ENTITY and the relationships among them."""
     from graph.analysis.bounded import neighbourhood
@@ -155,7 +167,7 @@ def neighbours(p: Any, store: Any, fmt: str, timeout: float, entity: str, hops: 
 @click.option("-k", "k", default=None, type=int, help="Betweenness: sampled sources.")
 @click.option("--seed", default=0, show_default=True)
 @with_projection
-def centrality(p: Any, store: Any, fmt: str, timeout: float, measure: str, limit: int,
+def centrality(p: Any, fmt: str, timeout: float, measure: str, limit: int,
                backend: str, k: int | None, seed: int) -> None:
     """The most central entities by one measure."""
     from graph.analysis.bounded import centrality as compute
@@ -176,7 +188,7 @@ def centrality(p: Any, store: Any, fmt: str, timeout: float, measure: str, limit
 @click.option("--members", default=10, show_default=True, type=COUNT,
               help="Members shown per community.")
 @with_projection
-def communities(p: Any, store: Any, fmt: str, timeout: float, algorithm: str, seed: int,
+def communities(p: Any, fmt: str, timeout: float, algorithm: str, seed: int,
                 resolution: float, members: int) -> None:
     """Communities of densely linked entities."""
     from graph.analysis.bounded import communities as compute
@@ -195,7 +207,7 @@ def communities(p: Any, store: Any, fmt: str, timeout: float, algorithm: str, se
 @analyze.command()
 @click.option("--limit", default=20, show_default=True, type=COUNT)
 @with_projection
-def components(p: Any, store: Any, fmt: str, timeout: float, limit: int) -> None:
+def components(p: Any, fmt: str, timeout: float, limit: int) -> None:
     """Connected components, largest first."""
     from graph.analysis.bounded import components as compute
     from graph.analysis.limits import MAX_LIMIT, check_range
@@ -214,7 +226,7 @@ def components(p: Any, store: Any, fmt: str, timeout: float, limit: int) -> None
 @analyze.command()
 @click.option("--limit", default=20, show_default=True)
 @with_projection
-def connectors(p: Any, store: Any, fmt: str, timeout: float, limit: int) -> None:
+def connectors(p: Any, fmt: str, timeout: float, limit: int) -> None:
     """Key connectors: articulation points and bridges."""
     from graph.analysis.bounded import connectors as compute
 
@@ -232,7 +244,7 @@ def connectors(p: Any, store: Any, fmt: str, timeout: float, limit: int) -> None
 @click.argument("entity")
 @click.option("--limit", default=10, show_default=True)
 @with_projection
-def similar(p: Any, store: Any, fmt: str, timeout: float, entity: str, limit: int) -> None:
+def similar(p: Any, fmt: str, timeout: float, entity: str, limit: int) -> None:
     """Entities whose neighbours are most like ENTITY's (Jaccard)."""
     from graph.analysis.bounded import similar as compute
 
@@ -248,7 +260,7 @@ def similar(p: Any, store: Any, fmt: str, timeout: float, entity: str, limit: in
                                  "closeness"]),
               help="Measures to write (default: pagerank, betweenness, degree).")
 @click.option("--seed", default=0, show_default=True)
-@with_projection
+@with_projection_and_store
 def write(p: Any, store: Any, fmt: str, timeout: float, measures: tuple[str, ...],
           seed: int) -> None:
     """Write scores and communities into the graph .../graph/analyses, with PROV."""

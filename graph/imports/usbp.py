@@ -127,6 +127,8 @@ def read_table(path: Path, progress: ImportProgress | None = None
                           Quad(obs, p["component"], usbp, graph),
                           Quad(obs, p["encounterCount"], integer(count), graph)]
             rows += 1
+            if progress is not None and not rows & 0x3FF:
+                progress.rows(rows)  # the count beside the bytes, as the CBP reader shows it
     if progress is not None:
         progress.rows(rows)
     return quads, periods, sectors, rows
