@@ -176,22 +176,74 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 
 
-class Settings(dict):
-    """Resolved settings; attribute access for readability (``settings.query_timeout``)."""
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings, one typed field per row of ``SETTINGS`` (same names, same order).
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError as exc:
-            raise AttributeError(name) from exc
+    The table stays the one place names, defaults and help are declared; the fields only
+    give each value its type, so ``settings.query_timeout`` is a ``float`` to the type
+    checker. A test keeps the two in step. Built by :func:`load_settings`, which converts
+    every value first; frozen, because one resolution is shared by the whole process.
+    """
+
+    data_dir: str | None
+    store: str
+    memory_copy: bool
+    load: list[str]
+    remote_query_url: str | None
+    remote_update_url: str | None
+    remote_graph_store_url: str | None
+    remote_user: str | None
+    remote_password: str | None
+    remote_auth: str
+    article: str | None
+    host: str
+    port: int
+    workers: int
+    http_server: str
+    read_timeout: float
+    threads: int
+    update_token: str | None
+    allow_anonymous_writes: bool
+    query_timeout: float
+    analysis_timeout: float
+    query_workers: int
+    client_queries: int
+    max_rows: int
+    max_body_bytes: int
+    max_query_bytes: int
+    default_graph_union: bool
+    allowed_service_hosts: list[str]
+    allowed_load_hosts: list[str]
+    trusted_proxies: list[str]
+    cors_origins: str
+    public_base: str | None
+    iri_base: str
+    result_cache_size: int
+    log_level: str
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value of the setting ``name`` (``default`` for a name not in the table).
+
+        Read-by-name for the code that also takes a plain mapping of the few values it
+        reads (the SPARQL policy, whose limits a caller may give as ``{"max_query_bytes":
+        0}``)."""
+        return getattr(self, name, default) if name in BY_NAME else default
+
+    def __getitem__(self, name: str) -> Any:
+        """``settings["store"]``: read by name, as when settings were a mapping."""
+        if name not in BY_NAME:
+            raise KeyError(name)
+        return getattr(self, name)
 
     def public(self) -> dict[str, Any]:
         """Settings safe to show (secrets replaced by whether they are set)."""
-        return {k: (bool(v) if BY_NAME[k].secret else v) for k, v in self.items()}
+        shown = {s.name: getattr(self, s.name) for s in SETTINGS}
+        return {k: (bool(v) if BY_NAME[k].secret else v) for k, v in shown.items()}
 
     @property
     def data_path(self) -> Path:
-        return Path(self["data_dir"] or default_data_dir())
+        return Path(self.data_dir or default_data_dir())
 
 
 def _convert(setting: Setting, value: Any, origin: str) -> Any:
@@ -231,7 +283,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
     config_file = config_file or env.get(ENV_PREFIX + "CONFIG")
     from_file = _from_file(config_file) if config_file else {}
-    resolved = Settings()
+    resolved: dict[str, Any] = {}
     for setting in SETTINGS:
         value, origin = setting.default, "default"
         if setting.name in from_file:
@@ -241,7 +293,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None,
         if setting.name in overrides:
             value, origin = overrides[setting.name], "command line"
         resolved[setting.name] = _convert(setting, value, origin)
-    return resolved
+    return Settings(**resolved)
 
 
 def settings_markdown() -> str:

@@ -17,9 +17,9 @@ import ipaddress
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from graph.errors import ConfigError
+from graph.settings import Settings
 
 #: what RocksDB says when the LOCK file is held, by another process or by this one
 LOCKED = re.compile(r"While lock file|lock hold by current process|LOCK: Resource "
@@ -33,7 +33,7 @@ class StoreHeld(ConfigError):
     code = "store-held"
 
 
-def held(store_dir: Path, settings: Any, remedy: str) -> StoreHeld:
+def held(store_dir: Path, settings: Settings, remedy: str) -> StoreHeld:
     """The error for ``store_dir`` held by another process; ``remedy`` may name
     ``{url}``, the address of the server holding it."""
     pid = lock_holder(store_dir)
@@ -45,7 +45,7 @@ def held(store_dir: Path, settings: Any, remedy: str) -> StoreHeld:
         return StoreHeld(f"the store at {store_dir} is open in another process (pid {pid}: "
                          f"{command}); let it finish or stop it, then run this command again",
                          store=str(store_dir), pid=pid)
-    url = (listening_url(pid) if pid else None) or f"http://{_host(settings)}:{settings['port']}"
+    url = (listening_url(pid) if pid else None) or f"http://{_host(settings)}:{settings.port}"
     who = (f"a running borderkg serve (pid {pid}, {url})" if pid
            else f"another process, perhaps the borderkg serve at {url}")
     return StoreHeld(f"the store at {store_dir} is open in {who}; {remedy.format(url=url)}",
@@ -111,8 +111,8 @@ def _address(field: str, family: int) -> str:
     return f"http://[{'::1' if host == '::' else host}]:{port}"
 
 
-def _host(settings: Any) -> str:
-    host = str(settings["host"])
+def _host(settings: Settings) -> str:
+    host = settings.host
     return "127.0.0.1" if host in ("0.0.0.0", "") else (f"[{host}]" if ":" in host else host)
 
 

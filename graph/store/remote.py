@@ -27,9 +27,10 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import requests
 from pyoxigraph import (
@@ -45,6 +46,7 @@ from pyoxigraph import (
 from pyoxigraph import Store as _OxStore
 
 from graph.errors import BadRequest, ConfigError, QuerySyntaxError, StoreError
+from graph.settings import Settings
 from graph.sparql.text import add_using, analyse
 
 from .base import QueryResult, Source, Store, Substitutions, open_source, solutions
@@ -72,6 +74,8 @@ BATCH_QUADS = 5_000
 TRUNCATED = "X-BorderKG-Truncated"
 #: Virtuoso's SPARQL parser runs out of stack ("memory exhausted") near 5,000 template triples
 VIRTUOSO_BATCH_QUADS = 1_000
+#: a Graph Store body resolved against a base IRI stays in memory up to this size
+SPOOL_BYTES = 8 << 20
 MEDIA_TYPES = {RdfFormat.N_TRIPLES: "application/n-triples", RdfFormat.N_QUADS:
                "application/n-quads", RdfFormat.TURTLE: "text/turtle", RdfFormat.TRIG:
                "application/trig", RdfFormat.RDF_XML: "application/rdf+xml",
@@ -97,14 +101,14 @@ class RemoteStore(Store):
         self._engine: Engine | None = None
 
     @classmethod
-    def from_settings(cls, settings: Any) -> RemoteStore:
+    def from_settings(cls, settings: Settings) -> RemoteStore:
         """The remote store the ``remote_*`` settings describe."""
-        url = settings["remote_query_url"]
+        url = settings.remote_query_url
         if not url:
             raise ConfigError("store 'remote' needs remote_query_url")
-        return cls(url, settings["remote_update_url"], settings["remote_graph_store_url"],
+        return cls(url, settings.remote_update_url, settings.remote_graph_store_url,
                    remote_auth(settings),
-                   timeout=max(30.0, float(settings.get("query_timeout", 10)) * 3))
+                   timeout=max(30.0, settings.query_timeout * 3))
 
     # -- HTTP -------------------------------------------------------------------------
     @property
@@ -348,14 +352,25 @@ class RemoteStore(Store):
 
     def _post_graph_store(self, data: Any, fmt: RdfFormat, graph: str | None,
                           base_iri: str | None) -> None:
+        """POST ``data`` to the Graph Store; with a base IRI it is resolved here first,
+        since the protocol has no way to pass one and the peer would resolve relative
+        IRIs against its own request URL."""
         params = {"graph": graph} if graph else ({} if fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG)
                                                  else {"default": ""})
-        with self.write_lock:
-            try:
-                self._send("POST", str(self.graph_store_url), params=params,
-                           data=_chunks(data), headers={"Content-Type": MEDIA_TYPES[fmt]})
-            finally:
-                self._bump()
+        body = None
+        if base_iri is not None and fmt not in (RdfFormat.N_TRIPLES, RdfFormat.N_QUADS):
+            body = data = _resolved(data, fmt, base_iri)
+            fmt = RdfFormat.N_QUADS if fmt.supports_datasets else RdfFormat.N_TRIPLES
+        try:
+            with self.write_lock:
+                try:
+                    self._send("POST", str(self.graph_store_url), params=params,
+                               data=_chunks(data), headers={"Content-Type": MEDIA_TYPES[fmt]})
+                finally:
+                    self._bump()
+        finally:
+            if body is not None:
+                body.close()
 
     def extend(self, quads: Iterable[Quad]) -> None:
         self._insert(iter(quads))
@@ -437,21 +452,21 @@ class BearerAuth(requests.auth.AuthBase):
         return request
 
 
-def remote_auth(settings: Any) -> requests.auth.AuthBase | None:
+def remote_auth(settings: Settings) -> requests.auth.AuthBase | None:
     """The HTTP authentication the ``remote_*`` settings ask for, if any.
 
     ``basic`` and ``digest`` need ``remote_user``; ``bearer`` takes ``remote_password``
     as the token (another BorderKG's ``update_token``) and ignores the user name.
     """
-    scheme, password = settings["remote_auth"], settings["remote_password"]
+    scheme, password = settings.remote_auth, settings.remote_password
     if scheme == "bearer":
         if not password:
             raise ConfigError("remote_auth = bearer needs the token in remote_password")
         return BearerAuth(password)
-    if not settings["remote_user"]:
+    if not settings.remote_user:
         return None
     kind = requests.auth.HTTPDigestAuth if scheme == "digest" else requests.auth.HTTPBasicAuth
-    return kind(settings["remote_user"], password or "")
+    return kind(settings.remote_user, password or "")
 
 
 def remote_error(response: requests.Response) -> StoreError | BadRequest:
@@ -480,6 +495,26 @@ def _chunks(data: bytes | IO[bytes]) -> bytes | Iterator[bytes]:
     if isinstance(data, bytes):
         return data
     return iter(lambda: data.read(1 << 16), b"")
+
+
+def _resolved(data: bytes | IO[bytes], fmt: RdfFormat, base_iri: str) -> IO[bytes]:
+    """``data`` parsed against ``base_iri`` and written out again as N-Triples (N-Quads
+    for a dataset format), which has no relative IRIs left to resolve; spooled to disk
+    past :data:`SPOOL_BYTES`. A syntax error or a bad base IRI is refused here, before
+    anything reaches the peer."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    out = RdfFormat.N_QUADS if fmt.supports_datasets else RdfFormat.N_TRIPLES
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # closed by the caller
+    try:
+        serialize(parse(stream, fmt, base_iri=base_iri, rename_blank_nodes=True), spool, out)
+    except SyntaxError as exc:
+        spool.close()
+        raise BadRequest(f"RDF syntax error: {exc}") from None
+    except ValueError as exc:
+        spool.close()
+        raise BadRequest(f"cannot load: {exc}") from None
+    spool.seek(0)
+    return cast(IO[bytes], spool)
 
 
 def _batches(quads: Iterator[Quad], size: int) -> Iterator[list[Quad]]:

@@ -61,11 +61,12 @@ def test_class_and_property_pages_document_the_ontology(client: Any) -> None:
 
 
 def test_public_base_and_iri_base_are_mapped(seed_store: Any, settings: Any) -> None:
+    from dataclasses import replace
+
     from graph.service import Service, build_executor
-    from graph.settings import Settings
     from server.app import create_app
 
-    settings = Settings(settings | {"public_base": "http://proxy.test/kg/"})
+    settings = replace(settings, public_base="http://proxy.test/kg/")
     app = create_app(settings, Service(settings, seed_store, build_executor(settings, seed_store)))
     client = app.test_client()
     assert client.get("/id/org/ice").headers["Location"] == "http://proxy.test/kg/doc/id/org/ice"
