@@ -1,15 +1,61 @@
-"""The BorderKG vocabulary as Python names: a misspelt term is an ``AttributeError``.
+"""The BorderKG vocabulary as Python names, and the project's one prefix table.
 
-Kept in step with ``ontology/borderkg.ttl`` by ``tests/test_ontology.py`` (both directions),
-so code that builds triples cannot mint a term the ontology does not define.
+``BKG`` makes a misspelt term an ``AttributeError``; it is kept in step with
+``ontology/borderkg.ttl`` by ``tests/test_ontology.py`` (both directions), so code that
+builds triples cannot mint a term the ontology does not define.
+
+``PREFIXES`` names every vocabulary the project writes or shows: Turtle documents and the
+service description are serialised with it, pages compact IRIs with it, the query page's
+prologue and prefix completion are it, and SPARQL the service runs itself declares its
+prefixes from it (``prologue``). One table, so a prefix means the same namespace
+everywhere (``schema:`` is ``https://schema.org/``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from rdflib.namespace import DefinedNamespace, Namespace
 from rdflib.term import URIRef
 
 BKG_IRI = "https://w3id.org/borderkg/def/"
+
+#: prefix -> namespace IRI, in the order the query page declares them
+PREFIXES: Mapping[str, str] = MappingProxyType({
+    "bkg": BKG_IRI,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "schema": "https://schema.org/",
+    "org": "http://www.w3.org/ns/org#",
+    "qb": "http://purl.org/linked-data/cube#",
+    "time": "http://www.w3.org/2006/time#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "sdmx-dimension": "http://purl.org/linked-data/sdmx/2009/dimension#",
+    "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#",
+    "nif": "http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#",
+    "itsrdf": "http://www.w3.org/2005/11/its/rdf#",
+    "void": "http://rdfs.org/ns/void#",
+    "sd": "http://www.w3.org/ns/sparql-service-description#",
+    "formats": "http://www.w3.org/ns/formats/",
+    "ent": "http://www.w3.org/ns/entailment/",
+})
+
+
+def prefixes(*names: str) -> dict[str, str]:
+    """The table, or the entries ``names`` of it (a ``KeyError`` for a prefix it lacks),
+    as serialisers take them: pyoxigraph's and rdflib's ``prefixes``/``bind``."""
+    return {name: PREFIXES[name] for name in (names or PREFIXES)}
+
+
+def prologue(*names: str) -> str:
+    """SPARQL ``PREFIX`` lines for the table, or for its entries ``names``, one a line."""
+    return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in prefixes(*names).items())
 
 
 class BKG(DefinedNamespace):

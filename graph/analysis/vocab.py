@@ -1,23 +1,25 @@
 """IRIs the projection and the analyses rely on, as plain strings.
 
-Kept apart from ``graph.namespace`` (rdflib terms) because the projection works on
-pyoxigraph terms and compares ``.value`` strings in tight loops.
+The namespaces are those of the project's prefix table (``graph.namespace.PREFIXES``); the
+terms are plain strings rather than the namespace's rdflib terms because the projection
+works on pyoxigraph terms and compares ``.value`` strings in tight loops.
 """
 from __future__ import annotations
 
 from graph import ids
+from graph.namespace import PREFIXES
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-FOAF = "http://xmlns.com/foaf/0.1/"
-PROV = "http://www.w3.org/ns/prov#"
-DCTERMS = "http://purl.org/dc/terms/"
-QB = "http://purl.org/linked-data/cube#"
-TIME = "http://www.w3.org/2006/time#"
-SCHEMA = "https://schema.org/"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF = PREFIXES["rdf"]
+RDFS = PREFIXES["rdfs"]
+OWL = PREFIXES["owl"]
+SKOS = PREFIXES["skos"]
+FOAF = PREFIXES["foaf"]
+PROV = PREFIXES["prov"]
+DCTERMS = PREFIXES["dcterms"]
+QB = PREFIXES["qb"]
+TIME = PREFIXES["time"]
+SCHEMA = PREFIXES["schema"]
+XSD = PREFIXES["xsd"]
 BKG = ids.DEF
 
 RDF_TYPE = RDF + "type"
@@ -55,7 +57,8 @@ DERIVED_CLASSES = frozenset({BKG + "ReconciliationResult", BKG + "DerivedValue",
 
 #: the vocabulary namespaces whose terms are never nodes (classes, properties, code lists
 #: of W3C vocabularies); BorderKG's own code-list concepts live under ``id/`` and are nodes
-VOCABULARY_PREFIXES = (RDF, RDFS, OWL, XSD, QB, TIME, PROV, BKG, SKOS, FOAF, SCHEMA)
+VOCABULARY_PREFIXES = tuple(PREFIXES[name] for name in (
+    "rdf", "rdfs", "owl", "xsd", "qb", "time", "prov", "bkg", "skos", "foaf", "schema"))
 
 GRAPH_ANALYSES = ids.graph("analyses")
 #: graphs that are never projected: the schema, and the analyses' own output

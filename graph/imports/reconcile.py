@@ -26,16 +26,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from graph import ids
+from graph import ids, namespace
 from graph.store.base import Store, solutions
 
 BKG = ids.DEF
-QB = "http://purl.org/linked-data/cube#"
-REF_PERIOD = "http://purl.org/linked-data/sdmx/2009/dimension#refPeriod"
-PROV = "http://www.w3.org/ns/prov#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+QB = namespace.PREFIXES["qb"]
+REF_PERIOD = namespace.PREFIXES["sdmx-dimension"] + "refPeriod"
+PROV = namespace.PREFIXES["prov"]
+RDF = namespace.PREFIXES["rdf"]
+RDFS = namespace.PREFIXES["rdfs"]
+XSD = namespace.PREFIXES["xsd"]
 GRAPH = ids.graph("reconciliation")
 STATUS = ids.ID + "concept/reconciliation-status/"
 ARTICLE_GRAPHS = ids.GRAPH + "article/"
@@ -46,7 +46,8 @@ COMPONENT_OF = {ids.thing("org", "usbp"): ids.thing("org", "usbp"),
 _FY = re.compile(r"fy(\d{4})$")
 _MONTH = re.compile(r"\d{4}-\d{2}$")
 
-PREFIXES = f"PREFIX bkg: <{BKG}>\nPREFIX qb: <{QB}>\n"
+#: the prologue of the queries below, from the project's prefix table
+PREFIXES = namespace.prologue("bkg", "qb")
 OFFICIAL = (f'FILTER(!STRSTARTS(STR(?g), "{ARTICLE_GRAPHS}") && ?g != <{GRAPH}>)')
 
 

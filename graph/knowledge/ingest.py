@@ -26,7 +26,7 @@ from pathlib import Path
 from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import RDFS, SKOS
 
-from graph import ids, intervals
+from graph import ids, intervals, namespace
 from graph.errors import BadParameter
 
 from .article import Article, Sentence, document_iri, read_article
@@ -46,19 +46,13 @@ KIND_PREFIX = {"org": "agency"}
 #: XSD datatype of each figure kind whose value is written as a string
 PARTIAL_DATE_TYPES = {"month-day": "xsd:gMonthDay", "month": "xsd:gYearMonth",
                       "year": "xsd:gYear", "fiscal-year": "xsd:gYear"}
+#: the draft's prefixes: those of the project's table it writes, and its own for sources
+#: (``src:``) and periods (``t:``)
 PREFIXES = {
-    "bkg": ids.DEF,
+    **namespace.prefixes("bkg", "dcterms", "foaf", "itsrdf", "nif", "prov", "rdf", "rdfs",
+                         "schema", "xsd"),
     "src": ids.ID + "source/",
-    "dcterms": "http://purl.org/dc/terms/",
-    "foaf": "http://xmlns.com/foaf/0.1/",
-    "itsrdf": "http://www.w3.org/2005/11/its/rdf#",
-    "nif": "http://persistence.uni-leipzig.org/nlp2rdf/ontologies/nif-core#",
-    "prov": "http://www.w3.org/ns/prov#",
-    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
-    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-    "schema": "https://schema.org/",
     "t": intervals.TIME_BASE,
-    "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
 
 

@@ -14,7 +14,7 @@ import json
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -165,11 +165,13 @@ def boolean(value: bool, fmt: str) -> bytes:
 
 
 def graph_chunks(triples: Iterable[Any], fmt: RdfFormat,
-                 prefixes: dict[str, str] | None = None) -> Iterator[bytes]:
+                 prefixes: Mapping[str, str] | None = None) -> Iterator[bytes]:
     """Triples serialised natively by pyoxigraph, in chunks of ``CHUNK_ROWS`` triples.
 
     Line-based formats stream chunk by chunk; Turtle, JSON-LD, RDF/XML and TriG need one
-    document, so they are serialised in one pass over the (already capped) triples.
+    document, so they are serialised in one pass over the (already capped) triples, with
+    ``prefixes`` (the project's table, ``graph.namespace.PREFIXES``, or entries of it) when
+    given: CONSTRUCT answers are written without, as the engine gives them.
     """
     if fmt in (RdfFormat.N_TRIPLES, RdfFormat.N_QUADS):
         batch: list[Any] = []
@@ -182,7 +184,7 @@ def graph_chunks(triples: Iterable[Any], fmt: RdfFormat,
             yield serialize(batch, format=fmt) or b""
         return
     buffer = io.BytesIO()
-    serialize(list(triples), buffer, fmt, prefixes=prefixes or None)
+    serialize(list(triples), buffer, fmt, prefixes=dict(prefixes) if prefixes else None)
     yield buffer.getvalue()
 
 

@@ -15,7 +15,8 @@
   var RESULT_FORMATS = ["json", "xml", "csv", "tsv"];
   var GRAPH_FORMATS = ["turtle", "ntriples", "jsonld", "rdfxml", "trig", "nquads"];
 
-  /* "bkg: <https://w3id.org/borderkg/def/>", the form YASQE's prefix completer inserts. */
+  /* "name: <namespace>" for each entry of the server's prefix table (the page's data),
+   * the form YASQE's prefix completer inserts. */
   function prefixDeclarations() {
     return Object.keys(data.prefixes).sort().map(function (name) {
       return name + ": <" + data.prefixes[name] + ">";
