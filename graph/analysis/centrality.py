@@ -209,7 +209,8 @@ def _ig_eigenvector(p: Projection) -> dict[str, float]:
 
 
 def _nx_closeness(p: Projection) -> dict[str, float]:
-    return nx.closeness_centrality(p.undirected())
+    values: dict[str, float] = nx.closeness_centrality(p.undirected())  # networkx is untyped
+    return values
 
 
 def _betweenness(p: Projection, used: str, k: int | None,
@@ -236,9 +237,10 @@ def _betweenness(p: Projection, used: str, k: int | None,
         return used, parameters, {name: x * scale for name, x in zip(names, raw, strict=True)}
     # networkx >= 3.5 rescales sampled sources and the other nodes differently
     # (a source cannot lie on its own paths): reproduced so both backends agree
+    assert k is not None  # sampled: a number of sources was chosen
     chosen = set(sources or ())
-    inside = 1 / ((k - 1) * (n - 2)) if k > 1 and n > 2 else 0.0  # type: ignore[operator]
-    outside = 1 / (k * (n - 2)) if n > 2 else 0.0  # type: ignore[operator]
+    inside = 1 / ((k - 1) * (n - 2)) if k > 1 and n > 2 else 0.0
+    outside = 1 / (k * (n - 2)) if n > 2 else 0.0
     # igraph halves undirected counts even for a subset of sources
     return used, parameters, {name: 2 * x * (inside if name in chosen else outside)
                               for name, x in zip(names, raw, strict=True)}

@@ -16,6 +16,7 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, Triple, Variable
 
 from graph import ids
+from graph.namespace import BKG as bkg
 from graph.store.base import Store, solutions
 
 __all__ = ["ClaimSource", "Description", "Series", "Term", "describe", "labels", "series",
@@ -32,7 +33,7 @@ BKG = ids.DEF
 LABELS = (RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", SKOS + "altLabel")
 #: the concepts of ``bkg:support`` (stated, inferred, editorial)
 SUPPORT = ids.ID + "concept/claim-support/"
-SENTENCE_FACTS = (BKG + "text", BKG + "sentenceNumber", DCTERMS + "isPartOf", RDF + "type")
+SENTENCE_FACTS = (str(bkg.text), str(bkg.sentenceNumber), DCTERMS + "isPartOf", RDF + "type")
 #: the most incoming triples a document carries (a country is the citizenship of thousands
 #: of observations); the page and the RDF say when the list was cut
 MAX_INCOMING = 200
@@ -132,12 +133,12 @@ def _support(source: ClaimSource, triples: list[Triple]) -> None:
     """Fill in how the claim is supported, from its own triples."""
     for t in triples:
         name, value = t.predicate.value, t.object
-        if name == BKG + "support" and isinstance(value, NamedNode):
+        if name == str(bkg.support) and isinstance(value, NamedNode):
             if value.value.startswith(SUPPORT):
                 source.support = value.value[len(SUPPORT):]
-        elif name == BKG + "inferenceRule" and isinstance(value, Literal):
+        elif name == str(bkg.inferenceRule) and isinstance(value, Literal):
             source.rule = value.value
-        elif name == BKG + "qualifier" and isinstance(value, Literal):
+        elif name == str(bkg.qualifier) and isinstance(value, Literal):
             source.qualifiers.append(value.value)
     source.qualifiers.sort()
 
@@ -148,11 +149,11 @@ def _sentence(store: Store, node: Any, extra: list[Triple]) -> dict[str, Any] | 
         if quad.predicate.value in SENTENCE_FACTS:
             extra.append(quad.triple)
             facts.setdefault(quad.predicate.value, quad.object)
-    if BKG + "text" not in facts:
+    if str(bkg.text) not in facts:
         return None
-    number = facts.get(BKG + "sentenceNumber")
+    number = facts.get(str(bkg.sentenceNumber))
     document = facts.get(DCTERMS + "isPartOf")
-    return {"iri": node.value, "text": facts[BKG + "text"].value,
+    return {"iri": node.value, "text": facts[str(bkg.text)].value,
             "number": int(number.value) if number is not None else None,
             "document": document.value if document is not None else None}
 
@@ -254,7 +255,7 @@ class Series:
     points: list[tuple[str, float]]
 
 
-_DIMENSIONS = " ".join(f"<{BKG}{d}>" for d in (
+_DIMENSIONS = " ".join(f"<{bkg[d]}>" for d in (
     "citizenship", "landBorderRegion", "state", "demographic", "titleOfAuthority", "component",
     "areaOfResponsibility")) + " <http://purl.org/linked-data/cube#dataSet>"
 
@@ -355,5 +356,5 @@ def _yearly(store: Store, query: str, bind: dict[Variable, NamedNode],
 
 
 def _period_label(row: Any) -> str:
-    period = row["period"].value.rsplit("/", 1)[-1]
+    period: str = row["period"].value.rsplit("/", 1)[-1]
     return period.upper() if period.startswith("fy") else period

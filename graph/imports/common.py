@@ -37,6 +37,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from graph import ids
 from graph.errors import BadRequest, NotFound
+from graph.namespace import BKG as bkg
 from graph.store.base import Store
 from graph.store.loading import CountingReader
 from graph.store.oxigraph import OxigraphStore
@@ -230,7 +231,7 @@ def provenance_quads(importer: Importer, path: Path, sha256: str, rows: int, dat
         Quad(source, RDF_TYPE, term(PROV + "Entity"), graph),
         Quad(source, RDFS_LABEL, Literal(path.name), graph),
         Quad(source, term(DCTERMS + "title"), Literal(path.name), graph),
-        Quad(source, term(BKG + "sha256"), Literal(sha256, datatype=term(XSD + "hexBinary")),
+        Quad(source, term(bkg.sha256), Literal(sha256, datatype=term(XSD + "hexBinary")),
              graph),
         Quad(source, term(VOID + "entities"), integer(rows), graph),
         Quad(source, term(DCAT + "byteSize"), integer(path.stat().st_size), graph),
@@ -264,7 +265,7 @@ class TableText(io.TextIOWrapper):
     file object leaves that open)."""
 
     def __init__(self, binary: IO[bytes], raw: IO[bytes]) -> None:
-        super().__init__(binary, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
+        super().__init__(binary, encoding="utf-8-sig", newline="")
         self.raw_file = raw
 
     def close(self) -> None:

@@ -198,7 +198,7 @@ def _claim(path: Path, index: Index, claim: str, sentences: set[str], graph: str
     if not origins & sentences:
         raise SourceError(f"{path}: claim <{claim}> is not prov:wasDerivedFrom a sentence of "
                           "this source", path=str(path), claim=claim)
-    return Quad(cast(NamedNode, parts[0][0]), cast(NamedNode, parts[1][0]),
+    return Quad(parts[0][0], cast(NamedNode, parts[1][0]),
                 cast(Any, parts[2][0]), NamedNode(graph))
 
 

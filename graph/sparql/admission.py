@@ -27,7 +27,7 @@ from typing import Any
 
 from graph.errors import ServiceUnavailable, TooManyRequests
 
-from .executor import ExecutedQuery, QueryRequest
+from .executor import ExecutedQuery, Executor, QueryRequest
 
 #: longest a request waits for its own client's earlier queries before a 429
 QUEUE_SECONDS = 2.0
@@ -92,7 +92,7 @@ class ClientGate:
     """An executor wrapper: at most ``per_client`` queries of one client evaluate at once
     (see :class:`ClientLimiter`)."""
 
-    def __init__(self, inner: Any, per_client: int, total: int | None = None) -> None:
+    def __init__(self, inner: Executor, per_client: int, total: int | None = None) -> None:
         self.inner = inner
         self.limiter = ClientLimiter(per_client, total)
 
@@ -116,10 +116,10 @@ class NetworkRouter:
     """Sandboxed workers for every query; networked ones, made on first need, for
     queries whose SERVICE calls the policy allowed."""
 
-    def __init__(self, sandboxed: Any, networked: Callable[[], Any]) -> None:
+    def __init__(self, sandboxed: Executor, networked: Callable[[], Executor]) -> None:
         self.sandboxed = sandboxed
         self._make_networked = networked
-        self._networked: Any = None
+        self._networked: Executor | None = None
         self._lock = threading.Lock()
 
     @property

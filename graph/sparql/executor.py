@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, Protocol, cast
 
 from pyoxigraph import QueryBoolean, QuerySolutions, QueryTriples, RdfFormat
 from pyoxigraph import Store as _OxStore
@@ -83,6 +83,14 @@ class ExecutedQuery:
     truncated: bool = False
     rows: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    """What answers a query request: each executor here, and each wrapper around one
+    (result cache, per-client gate, network router); ``kind`` and ``close`` are optional
+    and read with ``getattr``."""
+
+    def run(self, request: QueryRequest) -> ExecutedQuery: ...
 
 
 class Deadline:
@@ -358,7 +366,7 @@ class SnapshotPoolExecutor:
                 target = self.root / f"v{version}-{uuid.uuid4().hex[:8]}"
                 self._pin(target)
                 try:
-                    self.store.snapshot(target)  # type: ignore[attr-defined]
+                    self.store.snapshot(target)
                 except OSError as exc:
                     self._unpin(target)
                     shutil.rmtree(target, ignore_errors=True)

@@ -240,7 +240,8 @@ def run_forked(fn: Callable[..., T], *args: Any, timeout: float, sandbox: bool =
     if len(data) < 8:
         raise ServiceUnavailable(f"the {what} process stopped ({_describe(status)}); "
                                  "this request failed, the service goes on")
-    return _unpack(pickle.loads(data[8:]))
+    result: T = _unpack(pickle.loads(data[8:]))  # what fn returned, unpickled
+    return result
 
 
 def _read_until(fd: int, at: float) -> bytes:

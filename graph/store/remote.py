@@ -348,7 +348,7 @@ class RemoteStore(Store):
                 raise BadRequest(f"RDF syntax error: {exc}") from None
         finally:
             if hasattr(data, "close"):
-                data.close()  # type: ignore[union-attr]
+                data.close()
 
     def _post_graph_store(self, data: Any, fmt: RdfFormat, graph: str | None,
                           base_iri: str | None) -> None:
@@ -557,7 +557,7 @@ def _node(value: Any) -> Any:
     return NamedNode(value) if isinstance(value, str) else value
 
 
-def _as_query_triples(body: bytes) -> Any:
+def _as_query_triples(body: bytes) -> QueryResult:
     """Graph results as a genuine ``QueryTriples``: loaded into a scratch in-memory store
     and re-emitted, so callers and serialisers see the same type as with embedded stores."""
     return _scratch_store(body).query("CONSTRUCT WHERE { ?s ?p ?o }")

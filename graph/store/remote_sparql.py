@@ -11,7 +11,15 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
-from pyoxigraph import BlankNode, Quad, QueryResultsFormat, Variable, parse_query_results
+from pyoxigraph import (
+    BlankNode,
+    Quad,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    Variable,
+    parse_query_results,
+)
 
 from graph.errors import QuerySyntaxError
 from graph.sparql.text import tokens
@@ -104,7 +112,7 @@ def only_fake_column(result: Any) -> bool:
     return variables is not None and [v.value for v in variables] == ["_star_fake"]
 
 
-def without_columns(result: Any) -> Any:
+def without_columns(result: Any) -> QuerySolutions | QueryBoolean:
     """The same number of solutions, binding no variable."""
     rows = sum(1 for _ in result)
     bindings = ",".join(["{}"] * rows)
@@ -112,7 +120,7 @@ def without_columns(result: Any) -> Any:
     return parse_query_results(body, QueryResultsFormat.JSON)
 
 
-def ask_from_rows(rows: Any) -> Any:
+def ask_from_rows(rows: Any) -> QuerySolutions | QueryBoolean:
     """Virtuoso answers ASK with one row ``__ASK_RETVAL`` = 1/0; make it a boolean again."""
     values = [row[0] for row in rows]
     truth = bool(values) and values[0] is not None and values[0].value not in ("0", "false")
