@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -160,7 +160,7 @@ def _day(d: date) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
 
 
-_PATTERNS = (
+_PATTERNS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Interval]], ...] = (
     (re.compile(r"fy(\d{4})--fy(\d{4})"), lambda m: _fiscal_years(int(m[1]), int(m[2]))),
     (re.compile(r"fy(\d{4})"), lambda m: _fiscal_year(int(m[1]))),
     (re.compile(r"(\d{4})-(\d{2})"), lambda m: _month(int(m[1]), int(m[2]))),
