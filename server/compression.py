@@ -194,7 +194,7 @@ class _Start:
         return int(self.status.split(" ", 1)[0])
 
 
-def _no_write(data: bytes) -> None:
+def _no_write(_data: bytes) -> None:
     raise RuntimeError("the WSGI write() callable is not supported; return an iterable")
 
 

@@ -92,12 +92,15 @@ class _Started:
 
     def __call__(self, status: str, headers: list[tuple[str, str]],
                  exc_info: Any = None) -> Callable[[bytes], None]:
+        # nothing is sent before the app returns, so a call with exc_info (an error
+        # after an earlier start_response) just replaces the status and headers
+        del exc_info
         self.status = int(status.split(" ", 1)[0])
         self.headers = headers
         return _no_write
 
 
-def _no_write(data: bytes) -> None:
+def _no_write(_data: bytes) -> None:
     raise RuntimeError("the WSGI write() callable is not supported; return an iterable")
 
 
@@ -198,8 +201,8 @@ class RSGIAdapter:
             proto.response_bytes(error.status, [("content-type", "application/json"),
                                                 ("connection", "close")],
                                  json.dumps(error.to_dict()).encode())
-        except Exception:  # the client went away while sending
-            pass
+        except (RuntimeError, OSError):
+            pass  # the client went away while sending (granian raises RuntimeErrors)
         return None
 
     # -- request -------------------------------------------------------------------------

@@ -76,7 +76,7 @@ class Engine:
         self.hits = 0
         self.functions = {NamedNode(HIT): self._hit, NamedNode(SAME): lambda term: term}
 
-    def _hit(self, *args: Any) -> Literal:
+    def _hit(self, *_args: Any) -> Literal:
         self.hits += 1
         return Literal("hit")
 

@@ -99,14 +99,14 @@ def layout_svg(projection: Labels, nodes: Iterable[str], edges: Iterable[Edge],
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" '
              'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
              '<path d="M0,0 L10,5 L0,10 z" fill="#555555"/></marker></defs>']
-    parts.extend(_edge(projection, e, centres, sizes) for e in kept)
+    parts.extend(_edge(e, centres, sizes) for e in kept)
     parts.extend(_node(projection, n, centres[n], sizes[n], texts[n], n in marked)
                  for n in names)
     parts.append("</svg>")
     return "\n".join(parts).encode("utf-8")
 
 
-def _edge(projection: Labels, edge: Edge, centres: dict[str, tuple[float, float]],
+def _edge(edge: Edge, centres: dict[str, tuple[float, float]],
           sizes: dict[str, tuple[float, float]]) -> str:
     start = _border_point(centres[edge.subject], sizes[edge.subject], centres[edge.object])
     end = _border_point(centres[edge.object], sizes[edge.object], centres[edge.subject])

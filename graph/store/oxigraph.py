@@ -308,7 +308,8 @@ class OxigraphStore(Store):
             return
         drop = updates.single_graph_drop(request)
         if drop is not None:
-            self._drop(*drop, forget=drop[0] == "DROP")
+            keyword, graph = drop
+            self._drop(graph, forget=keyword == "DROP")
             return
         updates.run(self._store, self._writes, self._select, request, union_default,
                     self.journal)
@@ -346,7 +347,7 @@ class OxigraphStore(Store):
     def _engine_updated(self) -> None:
         """Hook: the durable engine ran a text itself (a copy must follow it)."""
 
-    def _drop(self, keyword: str, graph: NamedNode | DefaultGraph, forget: bool) -> None:
+    def _drop(self, graph: NamedNode | DefaultGraph, forget: bool) -> None:
         """Clear ``graph`` (and with ``forget`` drop its record) in one transaction, the
         merge's triples only it held going with it."""
         if isinstance(graph, NamedNode) and ug.is_hidden(graph):
@@ -490,12 +491,12 @@ class OxigraphStore(Store):
                 if not graph:
                     first = next(iter(self._store.quads_for_pattern(None, None, None,
                                                                     DefaultGraph())), None)
-                    self._drop("CLEAR", DefaultGraph(), forget=False)
+                    self._drop(DefaultGraph(), forget=False)
                     return first is not None
                 node = NamedNode(graph)
                 existed = not ug.is_hidden(graph) and self._store.contains_named_graph(node)
                 if existed:
-                    self._drop("DROP", node, forget=True)
+                    self._drop(node, forget=True)
                 return existed
             finally:
                 self._bump()

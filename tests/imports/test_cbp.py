@@ -103,7 +103,7 @@ def test_reimport_changes_nothing(tmp_path: Path) -> None:
     assert sorted(map(str, store.quads())) == quads
 
 
-def test_aor_variant_detected(tmp_path: Path) -> None:
+def test_aor_variant_detected() -> None:
     store = OxigraphStore(None)
     report = import_cbp(store, DATA / "cbp-aor-sample.csv", progress=False)
     assert report.details["variant"] == "aor" and report.rows == 6

@@ -217,7 +217,7 @@ def test_an_update_from_the_editor_carries_the_typed_token(browser: Any,
     browser.find_element(By.ID, "update-token").send_keys(TOKEN)
     set_query(browser, update)
     run_query(browser)
-    wait_for(browser, lambda d: stored(), timeout=30)
+    wait_for(browser, lambda _driver: stored(), timeout=30)
 
 
 def test_chart_view_draws_the_numeric_column(browser: Any, server: LiveServer) -> None:

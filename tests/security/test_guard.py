@@ -162,7 +162,7 @@ def store() -> Any:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def settings() -> Any:
     return load_settings({"store": "memory"}, environ={})
 
 
@@ -429,8 +429,8 @@ class _RemoteStore:
 
     backend = "remote"
 
-    def contains_graph(self, graph: str) -> bool:
-        return False
+    def contains_graph(self, graph: str) -> bool:  # noqa: ARG002 - the store's signature
+        return False  # it holds no graph
 
 
 @pytest.mark.parametrize("text", [
@@ -569,8 +569,7 @@ def test_a_load_that_parses_is_refused(text: str, settings: Any, store: Any) -> 
     assert caught.value.status == 403
 
 
-def test_the_parse_check_runs_none_of_the_operations(settings: Any, listener: Listener,
-                                                     tmp_path: Any) -> None:
+def test_the_parse_check_runs_none_of_the_operations(settings: Any, listener: Listener) -> None:
     """A refused update is parsed by the engine, but none of its operations is run: no
     connection to the listener, no graph made in any store."""
     store = OxigraphStore(None)

@@ -19,7 +19,6 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -308,7 +307,7 @@ def test_service_that_answers_is_not_refused(allowing: Endpoint, remote: str) ->
 
 
 # -- the store's mapping, without a policy in front ------------------------------------------
-def test_store_maps_engine_failures(remote: str, tmp_path: Path) -> None:
+def test_store_maps_engine_failures(remote: str) -> None:
     """The store has no policy (the HTTP layer refuses LOAD), so here LOAD shows how a
     fetch that fails would be answered if it were ever allowed."""
     store = OxigraphStore(None)
