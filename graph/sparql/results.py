@@ -235,7 +235,7 @@ class _Relay:
             self.put(_End())
         except Abandoned:
             return
-        except Exception as exc:  # handed to the reader, who raises it
+        except Exception as exc:  # noqa: BLE001 - any failure is handed to the reader, who raises it
             try:
                 self.put(exc)
             except Abandoned:
