@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 from pyoxigraph import NamedNode, RdfFormat, parse
 
-from graph.errors import BadParameter
+from graph.errors import BadParameter, BadRequest
+
+from .upload_safety import check_upload
 
 #: an IRI that names no graph: the "default graph only" of an engine without one
 EMPTY_DEFAULT = "urn:x-borderkg:no-default-graph"
@@ -78,9 +80,16 @@ def declares_union_default(body: bytes, content_type: str) -> bool:
 
     Anything that is not a readable description (an HTML page, an error, an unknown
     format) declares nothing, so the engine is taken to keep a default graph of its own.
+    RDF/XML from the endpoint first passes the checks an uploaded document does: the
+    engine's RDF/XML parser expands internal entities and recurses on nesting, so a
+    description with a DOCTYPE or nested without bound declares nothing either.
     """
     fmt = _DESCRIPTION_FORMATS.get(content_type.split(";")[0].strip().lower())
     if fmt is None:
+        return False
+    try:
+        check_upload(body, fmt)
+    except BadRequest:
         return False
     feature, union = NamedNode(SD + "feature"), NamedNode(SD + "UnionDefaultGraph")
     try:
