@@ -8,7 +8,7 @@ SYSTEM_PACKAGES := chromium chromium-driver graphviz virtuoso-opensource-7-bin n
 APT := $(shell command -v apt-get 2>/dev/null)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: serve test install install-test system-deps lint bench clean
+.PHONY: serve test install install-test install-gunicorn system-deps lint bench clean
 
 serve: install
 	$(BIN)/borderkg serve
@@ -31,6 +31,10 @@ $(VENV)/.installed-test: $(STAMP)
 	touch $@
 
 install-test: $(VENV)/.installed-test
+
+# gunicorn is an optional extra (http_server = gunicorn); the default server is granian
+install-gunicorn: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[gunicorn]'
 
 # Debian packages the tests start for real: headless Chromium for pages, Graphviz for
 # pictures, Virtuoso Open Source as a remote SPARQL store.
