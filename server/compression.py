@@ -266,7 +266,7 @@ class GzipWriter:
         self.output = output
         self.block = block
         self.buffer = bytearray()
-        self.compressor: Any = zlib.compressobj(level, zlib.DEFLATED, 31)
+        self.compressor: zlib._Compress = zlib.compressobj(level, zlib.DEFLATED, 31)
 
     def write(self, data: bytes) -> int:
         self.buffer += data
@@ -297,7 +297,7 @@ class GzipStream:
     def __init__(self, body: Iterable[bytes], level: int = LEVEL) -> None:
         self.body = body
         self.chunks = iter(body)
-        self.compressor: Any = zlib.compressobj(level, zlib.DEFLATED, 31)
+        self.compressor: zlib._Compress | None = zlib.compressobj(level, zlib.DEFLATED, 31)
 
     def __iter__(self) -> Iterator[bytes]:
         return self

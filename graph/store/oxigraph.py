@@ -383,7 +383,7 @@ class OxigraphStore(Store):
             finally:
                 self._bump()
                 if hasattr(data, "close"):
-                    data.close()  # type: ignore[union-attr]
+                    data.close()
 
     def extend(self, quads: Iterable[Quad]) -> None:
         with self.write_lock:
