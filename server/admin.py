@@ -21,8 +21,8 @@ from graph.errors import Forbidden, ServiceUnavailable, Unauthorized
 from graph.settings import Settings
 from graph.store.backup import back_up, backups_dir, new_name
 
-from .app import service
 from .auth import bearer_token
+from .context import service
 
 bp = Blueprint("admin", __name__)
 

@@ -29,9 +29,9 @@ from graph.errors import BadParameter
 from graph.sparql.admission import QUEUE_SECONDS
 
 from . import result_pages
-from .app import service
 from .auth import require_write
 from .clients import client_address
+from .context import service
 
 bp = Blueprint("analyses", __name__, url_prefix="/analyses")
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from flask import Flask, current_app, jsonify
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from graph.errors import BorderKGError
 from graph.service import Service
 from graph.settings import Settings, load_settings
+
+from .context import error_response
 
 #: modules exposing ``bp``, a Blueprint; registered in this order
 BLUEPRINTS: tuple[str, ...] = (
@@ -46,20 +48,6 @@ def create_app(settings: Settings | dict[str, Any] | None = None,
     importlib.import_module("server.observability").install(app)
     importlib.import_module("server.compression").install(app)
     return app
-
-
-def service() -> Service:
-    """The ``Service`` of the current app."""
-    return current_app.extensions["borderkg"]
-
-
-def error_response(error: BorderKGError) -> Any:
-    response = jsonify(error.to_dict())
-    response.status_code = error.status
-    retry = error.details.get("retry_after")
-    if retry is not None or error.status == 503:
-        response.headers["Retry-After"] = str(retry if retry is not None else 1)
-    return response
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -17,6 +17,8 @@ from flask import Flask, Response, request
 from graph.errors import Forbidden, Unauthorized
 from graph.settings import Settings
 
+from .context import service
+
 CHALLENGE = 'Bearer realm="BorderKG"'
 
 
@@ -46,8 +48,6 @@ def check_write(settings: Settings, authorization: str | None) -> None:
 
 def require_write() -> None:
     """``check_write`` for the current Flask request."""
-    from .app import service
-
     check_write(service().settings, request.headers.get("Authorization"))
 
 

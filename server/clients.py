@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import request
 
-from .app import service
+from .context import service
 
 
 def client_address() -> str:

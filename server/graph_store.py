@@ -47,6 +47,7 @@ from graph.store import upload_safety as rdf_safety
 
 from . import negotiation
 from .auth import require_write
+from .context import public_root, service
 from .negotiation import empty
 from .sparql import parse_params, read_body
 
@@ -74,8 +75,6 @@ class Target:
 
 
 def _service() -> Any:
-    from .app import service
-
     return service()
 
 
@@ -92,8 +91,6 @@ def direct_iri(path: str) -> str:
 
 def location(iri: str) -> str:
     """The URL of the Graph Store resource for ``iri`` (direct when under our base)."""
-    from .sparql import public_root
-
     prefix = _service().settings.iri_base + "graph/"
     if iri.startswith(prefix):
         return public_root() + "graph-store/" + quote(iri[len(prefix):], safe="/")
@@ -129,8 +126,6 @@ def _identified(iri: str) -> str:
     <Location>``); read this way, both identifications of a graph agree. A URL with a
     query or fragment is no direct identification and is taken as it is.
     """
-    from .sparql import public_root
-
     own = public_root() + "graph-store/"
     rest = iri[len(own):] if iri.startswith(own) else ""
     if not rest or "?" in rest or "#" in rest:

@@ -11,12 +11,13 @@ from flask import Blueprint, jsonify
 
 from graph.store.mirror import MirroredStore
 
+from .context import service
+
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    from .app import service
     from .pages import seed_state
 
     svc = service()

@@ -39,8 +39,8 @@ from graph.errors import NotAcceptable, NotFound
 from graph.sparql.results import graph_chunks, pushed, started
 
 from . import negotiation
-from .app import service
 from .compression import GzipWriter
+from .context import service
 
 bp = Blueprint("linked_data", __name__)
 

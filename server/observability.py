@@ -40,6 +40,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from graph.errors import MethodNotAllowed, PayloadTooLarge
 
 from . import auth
+from .context import error_response
 
 log = logging.getLogger("borderkg.access")
 bp = Blueprint("observability", __name__)
@@ -180,8 +181,6 @@ def _cors(response: Response) -> Response:
 
 def install(app: Flask) -> None:
     """Add logging, metrics, CORS, the 401 challenge and the 413 shape to ``app``."""
-    from .app import error_response
-
     app.extensions["borderkg.metrics"] = Metrics(app.extensions["borderkg"].store)
     app.register_blueprint(bp)
     auth.install(app)

@@ -19,7 +19,7 @@ from graph.analysis.projection import INCLUDE_CHOICES
 from graph.formats import GRAPH_FORMATS
 from queries import NamedQuery, Param, list_queries, load_query
 
-from .app import service
+from .context import service
 from .linked_data import has_route, public_base
 from .observability import RESPONSE_HEADERS
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template
 
+from .context import endpoint_url, service
 from .linked_data import PREFIXES
 
 bp = Blueprint("pages", __name__)
@@ -89,9 +90,6 @@ def page_data(endpoint: str, iri_base: str) -> str:
 
 def query_page() -> Response:
     """The query page (also what ``/sparql`` gives a browser)."""
-    from .app import service
-    from .sparql import endpoint_url
-
     endpoint = endpoint_url()
     html = render_template("query.html", endpoint=endpoint, prefixes=prologue(),
                            page_data=page_data(endpoint, service().settings.iri_base))
@@ -106,8 +104,6 @@ def index() -> Any:
 @bp.app_context_processor
 def _article_notice() -> dict[str, Any]:
     """``article_notice`` for the layout: the notice while the seed lacks the sentences."""
-    from .app import service
-
     store = service().store
     missing = seed_state(store, store.etag) == "article missing"
     return {"article_notice": ARTICLE_NOTICE if missing else None}

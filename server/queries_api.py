@@ -24,7 +24,7 @@ from graph.sparql.executor import Deadline, ExecutedQuery, QueryRequest, materia
 from graph.sparql.named_queries import check_paging, prepare
 from queries import NamedQuery, list_queries, load_query
 
-from .app import service
+from .context import service
 from .linked_data import HTML, local_url, negotiate, term_html
 
 bp = Blueprint("queries", __name__)

@@ -16,7 +16,7 @@ from graph.errors import BadParameter
 from graph.imports.reconcile import GRAPH, reconcile
 
 from . import result_pages
-from .app import service
+from .context import service
 
 bp = Blueprint("reconciliation", __name__)
 STATUSES = ("consistent", "inconsistent", "unverifiable")

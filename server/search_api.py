@@ -18,7 +18,7 @@ from graph.documents.search import SearchIndex, attach, index_for
 from graph.errors import BadParameter
 from graph.service import Service
 
-from .app import service
+from .context import service
 from .linked_data import HTML, PREFIXES, compact, local_url, negotiate
 
 bp = Blueprint("search", __name__)

@@ -37,9 +37,10 @@ from graph.sparql.policy import Admitted
 from graph.sparql.results import graph_chunks
 from graph.sparql.text import add_using, analyse
 
-from . import negotiation
+from . import negotiation, observability, pages
 from .auth import require_write
 from .clients import client_address
+from .context import endpoint_url, public_root, service
 from .negotiation import empty
 
 bp = Blueprint("sparql", __name__)
@@ -186,31 +187,11 @@ def _refuse_foreign(op: Operation, names: tuple[str, ...], kind: str) -> None:
                              f", not to a {kind}", parameter=name)
 
 
-# -- URLs -------------------------------------------------------------------------------------
-def public_root() -> str:
-    """The root URL clients reach this service at: the ``public_base`` setting when set
-    (behind a proxy), else the request's own root. X-Forwarded-* headers are not trusted:
-    a client could otherwise make the service describe itself at any address."""
-    from .app import service
-
-    base = service().settings.public_base
-    if base:
-        return base if base.endswith("/") else base + "/"
-    # what request.url_root gives, without its IRI round trip (a third of a cheap request)
-    return f"{request.scheme}://{request.host}{request.script_root}/"
-
-
-def endpoint_url() -> str:
-    return public_root() + "sparql"
-
-
 # -- policy -----------------------------------------------------------------------------------
 def _guard(kind: str, text: str, params: dict[str, list[str]]) -> Admitted:
     """The query-safety policy (``graph.sparql.policy.admit_request``): size, shape, SERVICE, LOAD
     and dataset IRIs, decided on the same base IRI the engine is given; the answer holds
     the text the engine must run (SILENT calls the policy skipped pointed away)."""
-    from .app import service
-
     svc = service()
     dataset: dict[str, list[str]] = {}
     for name in (*QUERY_DATASET, *UPDATE_DATASET):
@@ -258,9 +239,6 @@ def _etag(op: Operation, media_type: str, store_etag: str, union: bool) -> str:
 
 
 def run_query(op: Operation) -> Response:
-    from . import observability
-    from .app import service
-
     svc = service()
     began = time.monotonic()  # the policy's own work counts inside the time limit
     _refuse_foreign(op, UPDATE_DATASET, "query")
@@ -341,8 +319,6 @@ def _answer(executed: ExecutedQuery, media_type: str, etag: str | None,
 
 # -- updates ----------------------------------------------------------------------------------
 def run_update(op: Operation) -> Response:
-    from .app import service
-
     svc = service()
     require_write()
     _refuse_foreign(op, QUERY_DATASET, "update")
@@ -366,9 +342,6 @@ def run_update(op: Operation) -> Response:
 # -- service description -----------------------------------------------------------------------
 def describe_service(op: Operation) -> Response:
     """The Service Description to RDF clients, the query page to browsers."""
-    from . import pages
-    from .app import service
-
     offers = [*negotiation.offered(GRAPH_FORMATS), HTML]
     format_param = op.format
     if format_param:
