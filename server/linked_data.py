@@ -40,7 +40,7 @@ from graph.sparql.results import graph_chunks, pushed, started
 
 from . import negotiation
 from .compression import GzipWriter
-from .context import service
+from .context import public_root, service
 
 bp = Blueprint("linked_data", __name__)
 
@@ -65,12 +65,6 @@ def iri_base() -> str:
     return service().settings.iri_base
 
 
-def public_base() -> str:
-    """This server's base URL, ending in ``/``."""
-    base = service().settings.public_base or request.host_url
-    return base if base.endswith("/") else base + "/"
-
-
 def local_path(iri: str) -> str | None:
     """The path of ``iri`` under ``iri_base`` (``id/country/CHN``), or None if foreign."""
     base = iri_base()
@@ -80,7 +74,7 @@ def local_path(iri: str) -> str | None:
 def local_url(iri: str) -> str:
     """Where a page links for ``iri``: its document here if ours, else the IRI itself."""
     path = local_path(iri)
-    return iri if path is None else public_base() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;=")
+    return iri if path is None else public_root() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;=")
 
 
 def compact(iri: str) -> str:
@@ -155,7 +149,7 @@ def _layout_context() -> dict[str, Any]:
 
 # -- IRIs answer 303 -----------------------------------------------------------------------
 def _see_other(path: str) -> Any:
-    response = redirect(public_base() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;="), 303)
+    response = redirect(public_root() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;="), 303)
     response.headers["Vary"] = "Accept"
     return response
 
@@ -218,7 +212,7 @@ def document(rest: str) -> Any:
     response.headers["Vary"] = "Accept"
     response.headers["ETag"] = etag
     response.headers["Link"] = ", ".join(
-        f'<{public_base()}doc/{path}.{ext}>; rel="alternate"; type="{f.media_type}"'
+        f'<{public_root()}doc/{path}.{ext}>; rel="alternate"; type="{f.media_type}"'
         for ext, f in SUFFIXES.items() if f is not None)
     return response
 
@@ -359,7 +353,7 @@ def _page(store: Any, description: resources.Description, is_graph: bool) -> str
         graph_store=has_route("/graph-store"), term=term_html, local_url=local_url,
         namenode=NamedNode,
         compact=compact, alternates=[(f.name, ext) for ext, f in SUFFIXES.items() if f],
-        doc_path=public_base() + "doc/" + (local_path(iri) or ""))
+        doc_path=public_root() + "doc/" + (local_path(iri) or ""))
 
 
 # -- dataset-level documents ---------------------------------------------------------------
@@ -371,7 +365,7 @@ def void() -> Response:
     svc = service()
     fmt, media = negotiation.negotiate(DOCUMENT_FORMATS, request.headers.get("Accept"),
                                        request.args.get("format"))
-    triples = void_description(svc.store, public_base(), iri_base())
+    triples = void_description(svc.store, public_root(), iri_base())
     prefixes = {"void": "http://rdfs.org/ns/void#", "dcterms": resources.DCTERMS}
     return Response(graph_chunks(triples, cast(RdfFormat, fmt.engine), prefixes),
                     content_type=negotiation.content_type(media),

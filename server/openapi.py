@@ -19,8 +19,8 @@ from graph.analysis.projection import INCLUDE_CHOICES
 from graph.formats import GRAPH_FORMATS
 from queries import NamedQuery, Param, list_queries, load_query
 
-from .context import service
-from .linked_data import has_route, public_base
+from .context import public_root, service
+from .linked_data import has_route
 from .observability import RESPONSE_HEADERS
 
 bp = Blueprint("openapi", __name__)
@@ -396,7 +396,7 @@ def openapi_document() -> dict[str, Any]:
             "info": {"title": "BorderKG", "version": "0.1.0", "description":
                      "Linked data, named queries, search and analyses over the BorderKG "
                      "knowledge graph. Errors share one JSON shape."},
-            "servers": [{"url": public_base().rstrip("/")}],
+            "servers": [{"url": public_root().rstrip("/")}],
             "paths": dict(sorted(paths.items())), "components": COMPONENTS}
 
 
