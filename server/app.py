@@ -4,10 +4,12 @@
 blueprints per area (SPARQL protocol, Graph Store, pages, named queries, analyses), one
 error handler turning every ``BorderKGError`` into one JSON shape, gzip for large answers
 (``server.compression``, around the whole app), and nothing done at import time.
+
+The blueprints are imported here, statically, and import nothing back: what they share
+with the app (its service, the error shape, its URLs) is in the leaf ``server.context``.
 """
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from flask import Flask
@@ -17,20 +19,22 @@ from graph.errors import BorderKGError
 from graph.service import Service
 from graph.settings import Settings, load_settings
 
-from .context import error_response
-
-#: modules exposing ``bp``, a Blueprint; registered in this order
-BLUEPRINTS: tuple[str, ...] = (
-    "server.health",
-    "server.sparql", "server.graph_store", "server.pages",
-    "server.reconciliation",
-    "server.linked_data",
-    "server.queries_api",
-    "server.search_api",
-    "server.openapi",
-    "server.analyses",
-    "server.admin",
+from . import (
+    admin,
+    analyses,
+    compression,
+    graph_store,
+    health,
+    linked_data,
+    observability,
+    openapi,
+    pages,
+    queries_api,
+    reconciliation,
+    search_api,
+    sparql,
 )
+from .context import error_response
 
 
 def create_app(settings: Settings | dict[str, Any] | None = None,
@@ -42,12 +46,26 @@ def create_app(settings: Settings | dict[str, Any] | None = None,
     app.config["BORDERKG"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["borderkg"] = service or Service.start(settings)
-    for module in BLUEPRINTS:
-        app.register_blueprint(importlib.import_module(module).bp)
+    register_blueprints(app)
     register_error_handlers(app)
-    importlib.import_module("server.observability").install(app)
-    importlib.import_module("server.compression").install(app)
+    observability.install(app)
+    compression.install(app)
     return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every area's blueprint, registered in this order."""
+    app.register_blueprint(health.bp)
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(graph_store.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(reconciliation.bp)
+    app.register_blueprint(linked_data.bp)
+    app.register_blueprint(queries_api.bp)
+    app.register_blueprint(search_api.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(analyses.bp)
+    app.register_blueprint(admin.bp)
 
 
 def register_error_handlers(app: Flask) -> None:
