@@ -79,7 +79,4 @@ def register_error_handlers(app: Flask) -> None:
     def _http(error: HTTPException) -> Any:
         ours = BorderKGError(error.description or error.name)
         ours.status, ours.code = error.code or 500, error.name.lower().replace(" ", "-")
-        response = error_response(ours)
-        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-            response.headers["Allow"] = ", ".join(error.valid_methods)
-        return response
+        return error_response(ours)
