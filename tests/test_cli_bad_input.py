@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 import time
@@ -214,10 +215,19 @@ def test_bad_input_is_one_line_and_a_non_zero_exit(tmp_path: Path, args: tuple[s
 
 
 def test_a_group_without_a_subcommand_prints_its_help(tmp_path: Path) -> None:
+    from server.cli_data import import_group
+
     result = borderkg("import", data_dir=tmp_path)
     assert result.returncode == 2
     assert result.stderr.startswith("Usage: borderkg import [OPTIONS] COMMAND")
-    assert "cbp-encounters" in result.stderr and "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    # every importer, each with its summary, and nothing else
+    section = result.stderr.split("\nCommands:\n", 1)[1]
+    listed = dict(re.findall(r"^  (\S+) +(\S.*)$", section, re.M))
+    width = 80 - 6 - max(map(len, import_group.commands))  # click's summary width at 80
+    assert listed == {name: command.get_short_help_str(width)
+                      for name, command in import_group.commands.items()}
+    assert {"cbp-encounters", "usbp-monthly", "ice-removals"} <= set(listed)
 
 
 def test_empty_rdf_file_is_an_empty_graph_not_an_error(tmp_path: Path) -> None:
