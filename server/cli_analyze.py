@@ -17,7 +17,7 @@ import click
 
 from graph.settings import Settings
 
-from .cli import STORE_SETTINGS, echo_json, open_configured_store, with_settings
+from .cli_options import STORE_SETTINGS, echo_json, open_configured_store, with_settings
 
 FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
                       show_default=True, help="Output format.")

@@ -25,7 +25,7 @@ from graph.settings import Settings
 from graph.store.backup import Manifest, back_up, backups_dir, open_unless_held, read_manifest
 from graph.store.backup import restore as restore_backup
 
-from .cli import with_settings
+from .cli_options import with_settings
 
 #: seconds the server may take to make a backup (a large memory store is dumped whole)
 BACKUP_TIMEOUT = 3600.0

@@ -17,7 +17,7 @@ import click
 
 from graph.settings import Settings
 
-from .cli import STORE_SETTINGS, with_settings
+from .cli_options import STORE_SETTINGS, with_settings
 
 #: the lock's remedy for ``import``: statistics reach the store only through this command
 IMPORT_REMEDY = "stop it, run this import, and start it again"

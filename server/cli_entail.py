@@ -14,7 +14,7 @@ import click
 from graph.knowledge.entailment import MAX_TRIPLES, PROFILES
 from graph.settings import Settings
 
-from .cli import STORE_SETTINGS, open_configured_store, with_settings
+from .cli_options import STORE_SETTINGS, open_configured_store, with_settings
 
 
 @click.command()

@@ -9,7 +9,7 @@ import click
 
 from graph.settings import Settings
 
-from .cli import STORE_SETTINGS, open_configured_store, with_settings
+from .cli_options import STORE_SETTINGS, open_configured_store, with_settings
 
 if TYPE_CHECKING:
     from graph.documents.search import SearchResult

@@ -17,7 +17,7 @@ import click
 from graph.errors import BorderKGError
 from graph.settings import SETTINGS, Settings
 
-from .cli import with_settings
+from .cli_options import with_settings
 
 log = logging.getLogger("borderkg.serve")
 
