@@ -16,7 +16,6 @@ import unicodedata
 
 BASE = "https://w3id.org/borderkg/"
 DEF = BASE + "def/"
-ONTOLOGY = BASE + "def"
 ID = BASE + "id/"
 GRAPH = BASE + "graph/"
 

@@ -291,10 +291,6 @@ class SnapshotPoolExecutor:
             worker.kill()
         shutil.rmtree(self.root, ignore_errors=True)
 
-    @property
-    def ready_workers(self) -> int:
-        return self._idle.qsize()
-
     # -- workers -----------------------------------------------------------------------
     def _spawn_soon(self) -> None:
         threading.Thread(target=self._spawn, daemon=True, name="borderkg-spawn").start()

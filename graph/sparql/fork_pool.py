@@ -162,10 +162,6 @@ class ForkPoolExecutor:
         for worker in idle:
             worker.kill()
 
-    @property
-    def ready_workers(self) -> int:
-        return len(self._idle)
-
     # -- children ------------------------------------------------------------------------
     def _acquire(self, deadline: Deadline) -> _ForkedWorker:
         stale: list[_ForkedWorker] = []

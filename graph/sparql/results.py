@@ -30,7 +30,6 @@ PUSH_POLL_SECONDS = 0.25
 
 log = logging.getLogger("borderkg.results")
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
 
 def _json_term(term: Any) -> dict[str, Any]:

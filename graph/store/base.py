@@ -51,8 +51,6 @@ class Store(ABC):
     """What BorderKG needs from a quad store."""
 
     backend: str = "abstract"
-    #: whether the store's default graph is the union of its named graphs when asked
-    supports_union_default: bool = True
 
     def __init__(self) -> None:
         self._version = 0

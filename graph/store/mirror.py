@@ -105,10 +105,6 @@ class MirroredStore(OxigraphStore):
         self._filling: threading.Thread | None = None
         self._again = False
 
-    @property
-    def mirrored(self) -> bool:
-        return True
-
     def start_filling(self) -> threading.Thread:
         """Fill the copy in the background (queries read the disk until it is ready)."""
         with self.write_lock:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import cast
 
-from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, QuerySolutions
+from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions
 from pyoxigraph import Store as Engine
 
 log = logging.getLogger("borderkg")
@@ -156,6 +156,3 @@ def real_named_graphs(engine: Engine) -> list[NamedNode]:
     return [g for g in engine.named_graphs()
             if isinstance(g, NamedNode) and g.value not in HIDDEN]
 
-
-def default_graph_of(graph: str | None) -> NamedNode | DefaultGraph:
-    return DefaultGraph() if not graph else NamedNode(graph)
