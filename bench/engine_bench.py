@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,13 +34,7 @@ sys.path.insert(1, str(HERE.parent))
 from generate import WORK, Manifest  # noqa: E402
 from workload import Domains, Draws  # noqa: E402
 
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.peers import start_oxigraph  # noqa: E402
 
 
 def main() -> None:
@@ -64,18 +56,10 @@ def main() -> None:
     for path in files:
         load_file(parts, path, bulk=True, progress=False)
     stores = {"bulk_load": bulk, "serve --load": parts.engine}
-    port = free_port()
-    server = subprocess.Popen([str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{port}",
-                               "--union-default-graph"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = start_oxigraph(WORK / "engine-bench-oxigraph.log", union_default_graph=True,
+                            interval=0.1)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(base + "/query", params={"query": "ASK {}"}, timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.1)
+        base = server.base
         for path in files:
             with open(path, "rb") as body:
                 requests.post(base + "/store", data=body, timeout=3600,
@@ -109,8 +93,7 @@ def main() -> None:
             print(f"median ratio (serve / in process, store filled by {name}): "
                   f"{statistics.median(ratios[name]):.2f}")
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
 
 
 if __name__ == "__main__":

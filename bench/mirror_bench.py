@@ -27,7 +27,6 @@ import os
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +42,8 @@ import generate  # noqa: E402
 import peers as P  # noqa: E402
 import run as R  # noqa: E402
 from workload import JSON, Domains, Draws, wrk_paths  # noqa: E402
+
+from tests.peers import oxigraph_load, start_oxigraph  # noqa: E402
 
 NAMES = ("bkg-default", "bkg-nocopy", "oxigraph", "oxigraph-disk")
 #: wrk requests written per file: more than any cell sends, so none repeats
@@ -67,14 +68,13 @@ class BorderKGEnv(P.BorderKG):
 
     env: dict[str, str] = {}
 
-    def spawn(self, args: list[str], cwd: Path | None = None) -> None:
-        self.work.mkdir(parents=True, exist_ok=True)
+    def spawn(self, args: list[str], cwd: Path | None = None,
+              env: dict[str, str] | None = None) -> None:
+        del env  # the class's env, over a clean environment, stands in for it
         environ = {k: v for k, v in os.environ.items() if not k.startswith("BORDERKG_")}
         environ.update(self.env)
         self.last_command = args
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(args, stdout=out, stderr=out, cwd=cwd, env=environ,
-                                            start_new_session=True)
+        super().spawn(args, cwd, environ)
 
     def restart(self) -> None:
         self.stop()
@@ -87,22 +87,23 @@ class NoCopy(BorderKGEnv):
 
 class OxigraphDisk(P.Peer):
     def start(self, files: list[Path]) -> None:
-        location = self.work / "oxigraph-disk"
-        shutil.rmtree(location, ignore_errors=True)
-        args = [str(P.BIN / "oxigraph"), "load", "--location", str(location)]
-        for path in files:
-            args += ["--file", str(path)]
+        self.location = self.work / "oxigraph-disk"
+        shutil.rmtree(self.location, ignore_errors=True)
         began = time.perf_counter()
-        subprocess.run(args, check=True, capture_output=True, timeout=3600)
+        oxigraph_load(self.location, files)
         self.load_seconds = time.perf_counter() - began
-        self.command = [str(P.BIN / "oxigraph"), "serve", "--location", str(location),
-                        "--bind", f"127.0.0.1:{self.port}", "--union-default-graph"]
-        self.spawn(self.command)
+        self.serve()
         self.startup_seconds = self.wait_answer()
+
+    def serve(self) -> None:
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.server = start_oxigraph(self.log, location=self.location, port=self.port,
+                                     union_default_graph=True, name=self.name,
+                                     wait=False).server
 
     def restart(self) -> None:
         self.stop()
-        self.spawn(self.command)
+        self.serve()
 
 
 def make(name: str, work: Path) -> P.Peer:

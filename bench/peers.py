@@ -18,7 +18,6 @@ first answer) and its process tree's memory from ``/proc``.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,16 +27,24 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-VIRTUOSO, ISQL = "/usr/bin/virtuoso-t", "/usr/bin/isql-vt"
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+from tests.peers import (  # noqa: E402  (the peers' start-up, shared with the tests)
+    ASK,
+    BENCH_TUNING,
+    BIN,
+    ServerProcess,
+    free_port,
+    oxigraph_load,
+    start_oxigraph,
+    start_virtuoso,
+)
+from tests.peers import Virtuoso as VirtuosoServer  # noqa: E402
+
 TOKEN = "bench-token-not-secret"
 NQUADS = "application/n-quads"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+JSON = "application/sparql-results+json"
 
 
 def tree_pids(root: int) -> list[int]:
@@ -84,11 +91,15 @@ class Peer:
     work: Path
     query_path: str = "/sparql"
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
+    server: ServerProcess | None = None
     load_seconds: float = float("nan")
     startup_seconds: float = float("nan")
     max_clients: int = 64
     baseline: dict[str, int] = field(default_factory=dict)  # memory once up, before loading
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.server.process if self.server else None
 
     @property
     def base(self) -> str:
@@ -98,51 +109,34 @@ class Peer:
     def log(self) -> Path:
         return self.work / f"{self.name}.log"
 
-    def spawn(self, args: list[str], cwd: Path | None = None) -> None:
+    def spawn(self, args: list[str], cwd: Path | None = None,
+              env: dict[str, str] | None = None) -> None:
         self.work.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "ab") as out:
-            self.process = subprocess.Popen(args, stdout=out, stderr=out, cwd=cwd,
-                                            start_new_session=True)
+        self.server = ServerProcess(self.name, args, self.log, cwd=cwd, env=env)
 
     def wait_answer(self, timeout: float = 600) -> float:
         """Seconds until the endpoint answers ``ASK {}`` with 200."""
-        started, deadline = time.perf_counter(), time.monotonic() + timeout
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
-            try:
-                answer = requests.get(self.base, params={"query": "ASK {}"}, timeout=5,
-                                      headers={"Accept": "application/sparql-results+json"})
-                if answer.status_code == 200:
-                    return time.perf_counter() - started
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
+        assert self.server is not None
+        return self.server.wait_http(self.base, params=ASK, headers={"Accept": JSON},
+                                     timeout=timeout, request_timeout=5, interval=0.05)
 
     def start(self, files: list[Path]) -> None:
         raise NotImplementedError
 
     def memory(self) -> dict[str, int]:
-        return memory_kib(self.process.pid) if self.process else {"rss": 0, "hwm": 0}
+        return memory_kib(self.server.pid) if self.server else {"rss": 0, "hwm": 0}
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        if self.server is not None:
+            self.server.stop(grace=20)
 
 
 class Oxigraph(Peer):
     def start(self, files: list[Path]) -> None:
         started = time.perf_counter()
-        self.spawn([str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{self.port}",
-                    "--union-default-graph"])
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.server = start_oxigraph(self.log, port=self.port, union_default_graph=True,
+                                     name=self.name, wait=False).server
         self.startup_seconds = self.wait_answer()
         self.baseline = self.memory()
         began = time.perf_counter()
@@ -159,11 +153,8 @@ def oxigraph_load_seconds(files: list[Path], work: Path) -> float:
     """``oxigraph load`` of ``files`` into a fresh on-disk store (the loading reference)."""
     location = work / "oxigraph-load"
     shutil.rmtree(location, ignore_errors=True)
-    args = [str(BIN / "oxigraph"), "load", "--location", str(location)]
-    for path in files:
-        args += ["--file", str(path)]
     began = time.perf_counter()
-    subprocess.run(args, check=True, capture_output=True, timeout=3600)
+    oxigraph_load(location, files)
     seconds = time.perf_counter() - began
     shutil.rmtree(location, ignore_errors=True)
     return seconds
@@ -192,60 +183,15 @@ class RdflibEndpoint(Peer):
         self.total_seconds = time.perf_counter() - started
 
 
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {d}/virtuoso.db
-ErrorLogFile = {d}/virtuoso.log
-LockFile = {d}/virtuoso.lck
-TransactionFile = {d}/virtuoso.trx
-xa_persistent_file = {d}/virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-Striping = 0
-TempStorage = TempDatabase
-
-[TempDatabase]
-DatabaseFile = {d}/virtuoso-temp.db
-TransactionFile = {d}/virtuoso-temp.trx
-Striping = 0
-
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-ServerThreads = 20
-CheckpointInterval = 60
-NumberOfBuffers = 170000
-MaxDirtyBuffers = 130000
-DirsAllowed = ., {d}, {data}
-DefaultIsolation = 2
-
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {d}
-MaxClientConnections = 20
-ServerThreads = 20
-EnabledDavVSP = 0
-HTTPProxyEnabled = 0
-
-[SPARQL]
-ResultSetMaxRows = 1000000
-MaxQueryExecutionTime = 120
-MaxQueryCostEstimationTime = 0
-"""
-
-
 class Virtuoso(Peer):
     def start(self, files: list[Path]) -> None:
-        root = self.work / "virtuoso"
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(parents=True)
         data = files[0].parent
-        self.sql_port = free_port()
-        (root / "virtuoso.ini").write_text(VIRTUOSO_INI.format(
-            d=root, data=data, sql_port=self.sql_port, http_port=self.port))
         started = time.perf_counter()
-        self.spawn([VIRTUOSO, "+foreground", "+configfile", str(root / "virtuoso.ini")],
-                   cwd=root)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.virtuoso: VirtuosoServer = start_virtuoso(
+            self.work / "virtuoso", tuning=BENCH_TUNING, dirs_allowed=[data],
+            http_port=self.port, log=self.log, name=self.name, wait=False)
+        self.server = self.virtuoso.server
         self.startup_seconds = self.wait_answer()
         self.baseline = self.memory()
         began = time.perf_counter()
@@ -257,12 +203,7 @@ class Virtuoso(Peer):
         self.total_seconds = time.perf_counter() - started
 
     def isql(self, statements: list[str]) -> str:
-        args = [ISQL, f"127.0.0.1:{self.sql_port}", "dba", "dba"]
-        args += [f"exec={s}" for s in statements]
-        done = subprocess.run(args, check=True, capture_output=True, text=True, timeout=3600)
-        if "Error" in done.stdout or "Error" in done.stderr:
-            raise RuntimeError(f"isql: {done.stdout[-1500:]} {done.stderr[-1500:]}")
-        return done.stdout
+        return self.virtuoso.isql(statements)
 
 
 class BorderKG(Peer):

@@ -6,16 +6,16 @@ test client over it, or a real ``borderkg serve`` process on a free port.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+
+from tests.peers import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -71,12 +71,6 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class _SourceAdapter(requests.adapters.HTTPAdapter):
     """Connections from one loopback source address: the server tells clients apart by
     address, so a test speaks as another client from 127.0.0.2, 127.0.0.3, ..."""
@@ -99,40 +93,37 @@ def client_session(address: str) -> requests.Session:
 
 
 class LiveServer:
-    """A real ``borderkg serve`` process on loopback."""
+    """A real ``borderkg serve`` process on loopback (stopped with its process group: the
+    server may fork workers)."""
 
     def __init__(self, args: list[str], env: dict[str, str], port: int) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.args, self.env = args, env
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server: ServerProcess | None = None
         self.log_path: Path | None = None
 
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return self.server.process if self.server else None
+
     def start(self, log_path: Path, timeout: float = 60) -> LiveServer:
+        """Start the server and wait until ``/healthz`` answers; stopped again and the
+        log's tail raised when it exits or never answers."""
         self.log_path = log_path
-        with open(log_path, "ab") as log:
-            self.process = subprocess.Popen(self.args, env=self.env, stdout=log, stderr=log,
-                                            start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server did not start: {log_path.read_text()[-3000:]}")
+        self.server = ServerProcess("borderkg serve", self.args, log_path, env=self.env,
+                                    group=True)
+        try:
+            self.server.wait_http(self.url + "/healthz", params=None, timeout=timeout,
+                                  request_timeout=1, interval=0.1)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
     def stop(self, sig: int = 15) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait(10)
+        if self.server:
+            self.server.stop(sig, grace=10)
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path else ""
@@ -207,7 +198,7 @@ _SLOW_MODULES = ("test_policy_fuzz", "test_soak", "test_crash", "test_isolation"
                  "test_usbp", "test_progress")
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark ``slow`` every test that starts a process or belongs to a slow family, so
     ``pytest -m "not slow"`` is the quick unit run (in-process stores and apps only)."""
     slow = pytest.mark.slow

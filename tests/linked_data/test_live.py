@@ -1,22 +1,17 @@
 """Against real servers on loopback: the Python client, a headless browser, schemathesis."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from client import BorderKG, BorderKGClientError
-from tests.conftest import free_port, report_family
+from tests.conftest import report_family
+from tests.peers import oxigraph_load, start_oxigraph
 
 CHN = "https://w3id.org/borderkg/id/country/CHN"
-OXIGRAPH = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "oxigraph"
 
 
 @pytest.fixture(scope="module")
@@ -58,27 +53,18 @@ def test_client_dataframe_explains_missing_pandas_or_works(kg: BorderKG) -> None
 
 
 @pytest.fixture(scope="module")
-def oxigraph_endpoint(seed_nquads: str) -> Iterator[str]:
+def oxigraph_endpoint(seed_nquads: str, tmp_path_factory: pytest.TempPathFactory
+                      ) -> Iterator[str]:
     """A stock ``oxigraph serve`` holding the seed: the client's generic SPARQL path."""
-    folder = Path(tempfile.mkdtemp())
+    folder = tmp_path_factory.mktemp("oxigraph-seed")
     (folder / "seed.nq").write_text(seed_nquads)
-    subprocess.run([str(OXIGRAPH), "load", "--location", str(folder / "db"), "--file",
-                    str(folder / "seed.nq")], check=True, capture_output=True)
-    port = free_port()
-    process = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(folder / "db"),
-                                "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/query"
-    for _ in range(100):
-        try:
-            requests.get(url, params={"query": "ASK {}"}, timeout=1)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(10)
-    shutil.rmtree(folder)
+    oxigraph_load(folder / "db", [folder / "seed.nq"])
+    server = start_oxigraph(folder / "server.log", location=folder / "db",
+                            union_default_graph=True, interval=0.1)
+    try:
+        yield server.query
+    finally:
+        server.stop()
 
 
 def test_client_sparql_on_any_endpoint(oxigraph_endpoint: str) -> None:

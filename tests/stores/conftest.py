@@ -13,138 +13,54 @@ installs it, and a skipped backend would hide a broken contract.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
 from tests.conftest import ARTICLE, TOKEN, LiveServer, free_port
+from tests.peers import (
+    TEST_TUNING,
+    PeerError,
+    oxigraph_binary,
+    start_oxigraph,
+    start_virtuoso,
+    virtuoso_binaries,
+)
 
 REMOTES = ("remote-oxigraph", "remote-virtuoso", "remote-borderkg", "remote-generic")
 BACKENDS = ("memory", "disk", *REMOTES)
-VIRTUOSO = "/usr/bin/virtuoso-t"
-ISQL = "/usr/bin/isql-vt"
-
-
-class Server:
-    """A server process on loopback, stopped by its process id."""
-
-    def __init__(self, args: list[str], log: Path, cwd: Path | None = None) -> None:
-        self.log = log
-        with open(log, "ab") as out:
-            self.process = subprocess.Popen(args, stdout=out, stderr=out, cwd=cwd,
-                                            start_new_session=True)
-
-    def wait_http(self, url: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-3000:]}")
-            try:
-                if requests.get(url, params={"query": "ASK {}"}, timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"server did not start: {self.log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """``oxigraph serve`` on a free loopback port with an on-disk store."""
-    binary = Path(sys.executable).with_name("oxigraph")
-    if not binary.exists():
-        pytest.fail(f"oxigraph CLI not found at {binary}: pip install -e '.[test]'")
-    root = tmp_path_factory.mktemp("oxigraph")
-    port = free_port()
-    server = Server([str(binary), "serve", "--location", str(root / "db"), "--bind",
-                     f"127.0.0.1:{port}"], root / "server.log")
-    base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_http(base + "/query")
-        yield {"query": base + "/query", "update": base + "/update", "store": base + "/store"}
+        oxigraph_binary()
+    except PeerError as exc:
+        pytest.fail(str(exc))
+    root = tmp_path_factory.mktemp("oxigraph")
+    server = start_oxigraph(root / "server.log", location=root / "db")
+    try:
+        yield {"query": server.query, "update": server.update, "store": server.store}
     finally:
         server.stop()
-
-
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {d}/virtuoso.db
-ErrorLogFile = {d}/virtuoso.log
-LockFile = {d}/virtuoso.lck
-TransactionFile = {d}/virtuoso.trx
-xa_persistent_file = {d}/virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-Striping = 0
-TempStorage = TempDatabase
-
-[TempDatabase]
-DatabaseFile = {d}/virtuoso-temp.db
-TransactionFile = {d}/virtuoso-temp.trx
-Striping = 0
-
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-ServerThreads = 10
-CheckpointInterval = 60
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
-DirsAllowed = ., {d}
-DefaultIsolation = 4
-
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {d}
-MaxClientConnections = 8
-ServerThreads = 8
-EnabledDavVSP = 0
-HTTPProxyEnabled = 0
-
-[SPARQL]
-ResultSetMaxRows = 1000000
-MaxQueryExecutionTime = 60
-"""
 
 
 @pytest.fixture(scope="session")
 def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Virtuoso Open Source on free loopback ports; the anonymous SPARQL user is granted
     SPARQL_UPDATE through isql so that ``/sparql`` accepts updates."""
-    for binary in (VIRTUOSO, ISQL):
-        if not shutil.which(binary):
-            pytest.fail(f"{binary} not found: install virtuoso-opensource-7-bin "
-                        "(make system-deps)")
-    root = tmp_path_factory.mktemp("virtuoso")
-    sql_port, http_port = free_port(), free_port()
-    ini = root / "virtuoso.ini"
-    ini.write_text(VIRTUOSO_INI.format(d=root, sql_port=sql_port, http_port=http_port))
-    server = Server([VIRTUOSO, "+foreground", "+configfile", str(ini)], root / "server.log",
-                    cwd=root)
-    base = f"http://127.0.0.1:{http_port}"
     try:
-        server.wait_http(base + "/sparql")
-        subprocess.run([ISQL, f"127.0.0.1:{sql_port}", "dba", "dba",
-                        'exec=GRANT SPARQL_UPDATE TO "SPARQL";'], check=True,
-                       capture_output=True, timeout=60)
-        yield {"query": base + "/sparql", "update": base + "/sparql",
-               "auth_url": base + "/sparql-auth"}
+        virtuoso_binaries()
+    except PeerError as exc:
+        pytest.fail(str(exc))
+    server = start_virtuoso(tmp_path_factory.mktemp("virtuoso"), tuning=TEST_TUNING)
+    try:
+        server.isql(['GRANT SPARQL_UPDATE TO "SPARQL";'], timeout=60)
+        yield {"query": server.sparql, "update": server.sparql, "auth_url": server.sparql_auth}
     finally:
         server.stop()
 

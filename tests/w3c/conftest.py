@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ARTICLE, TOKEN, LiveServer, free_port
-from tests.stores.conftest import Server
+from tests.peers import PeerError, oxigraph_binary, start_oxigraph
 from tests.w3c.runner import Context, Target
 
 STORE = os.environ.get("BORDERKG_W3C_STORE", "disk")
@@ -54,18 +54,12 @@ def borderkg(label: str, root: Path, env: dict[str, str]) -> Running:
 
 def oxigraph(label: str, root: Path) -> Running:
     """``oxigraph serve`` in memory on a free port."""
-    binary = Path(sys.executable).with_name("oxigraph")
-    if not binary.exists():
-        pytest.fail(f"oxigraph CLI not found at {binary}: pip install -e '.[test]'")
-    port = free_port()
-    server = Server([str(binary), "serve", "--bind", f"127.0.0.1:{port}"], root / "server.log")
-    base = f"http://127.0.0.1:{port}"
     try:
-        server.wait_http(base + "/query")
-    except RuntimeError:
-        server.stop()
-        raise
-    return Running(Target(label, base, "/query", "/update", "/store"), server.stop)
+        oxigraph_binary()
+    except PeerError as exc:
+        pytest.fail(str(exc))
+    server = start_oxigraph(root / "server.log")
+    return Running(Target(label, server.base, "/query", "/update", "/store"), server.stop)
 
 
 def start_all(starts: dict[str, Callable[[], Running]]) -> dict[str, Running]:
