@@ -47,20 +47,17 @@ class ClientLimiter:
         self.what = what
         self._held: Counter[str] = Counter()
         self._cond = threading.Condition()
-        self.refused = 0
 
     def enter(self, client: str, wait: float) -> None:
         until = time.monotonic() + wait
         with self._cond:
             if self.total is not None and sum(self._held.values()) >= self.total:
-                self.refused += 1
                 raise ServiceUnavailable(
                     f"the service is busy: {self.total} {self.what} are running or waiting; "
                     "try again shortly", retry_after=1, limit=self.total)
             while self._held[client] >= self.per_client:
                 remaining = until - time.monotonic()
                 if remaining <= 0:
-                    self.refused += 1
                     raise TooManyRequests(
                         f"this client already has {self.per_client} {self.what} running; "
                         "wait for them to finish before sending more", retry_after=1,

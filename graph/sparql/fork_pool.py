@@ -138,7 +138,7 @@ class ForkPoolExecutor:
         self._idle: list[_ForkedWorker] = []
         self._count = 0
         self._closed = False
-        self.timeouts = self.restarts = self.forks = 0
+        self.timeouts = self.restarts = 0
 
     def run(self, request: QueryRequest) -> ExecutedQuery:
         deadline = Deadline(request.timeout)
@@ -199,7 +199,6 @@ class ForkPoolExecutor:
                 self._count -= 1
                 self._cond.notify()
             raise ServiceUnavailable(f"cannot start a query worker: {exc}") from None
-        self.forks += 1
         return worker
 
     def _release(self, worker: _ForkedWorker, clean: bool) -> None:
