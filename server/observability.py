@@ -190,7 +190,7 @@ def install(app: Flask) -> None:
         g.borderkg_started = time.perf_counter()
 
     @app.errorhandler(RequestEntityTooLarge)
-    def _too_large(error: RequestEntityTooLarge) -> Any:
+    def _too_large(_error: RequestEntityTooLarge) -> Any:
         limit = app.config.get("MAX_CONTENT_LENGTH")
         return error_response(PayloadTooLarge(
             f"the request body is larger than this server accepts ({limit} bytes; setting "
