@@ -20,7 +20,8 @@ from graph.service import Service
 
 def service() -> Service:
     """The ``Service`` of the current app (``create_app`` puts it in the extensions)."""
-    return current_app.extensions["borderkg"]
+    svc: Service = current_app.extensions["borderkg"]  # Flask's extensions hold Any
+    return svc
 
 
 def error_response(error: BorderKGError) -> Response:

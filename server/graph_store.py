@@ -37,11 +37,12 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from flask import Blueprint, Response, request
-from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, parse
+from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, parse
 from werkzeug.formparser import FormDataParser
 
 from graph.errors import BadRequest, NotFound, UnsupportedMediaType
 from graph.formats import DATASET_FORMATS, GRAPH_FORMATS, Format, by_media_type, for_path
+from graph.service import Service
 from graph.sparql.results import pushed, whole_or_resumed
 from graph.store import upload_safety as rdf_safety
 
@@ -74,7 +75,7 @@ class Target:
         return DATASET_FORMATS if self.kind == "dataset" else TRIPLE_FORMATS
 
 
-def _service() -> Any:
+def _service() -> Service:
     return service()
 
 
@@ -191,6 +192,7 @@ def get(where: Target) -> Response:
     else:
         graph = None if where.kind == "dataset" else where.iri
         engine = fmt.engine
+        assert isinstance(engine, RdfFormat)  # a target's formats are the graph/dataset ones
         chunks = pushed(lambda output: store.dump(output, engine, graph), "borderkg-graph")
         response = Response(whole_or_resumed(chunks),
                             content_type=negotiation.content_type(media_type))
