@@ -23,6 +23,7 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS, TIME, XSD
 
 from . import ids
+from .namespace import bkg
 
 __all__ = [
     "Interval",
@@ -124,7 +125,7 @@ def _fiscal_year(fy: int) -> Interval:
     first, last = fiscal_year_bounds(fy)
     label = f"fiscal year {fy} ({_day(first)} – {_day(last)})"
     return Interval(fiscal_year_iri(fy), first, last, label, meets=fiscal_year_iri(fy + 1),
-                    kind=ids.DEF + "FiscalYear")
+                    kind=bkg.FiscalYear)
 
 
 def _fiscal_years(fy1: int, fy2: int) -> Interval:

@@ -1,8 +1,16 @@
 """The BorderKG vocabulary as Python names, and the project's one prefix table.
 
-``BKG`` makes a misspelt term an ``AttributeError``; it is kept in step with
-``ontology/borderkg.ttl`` by ``tests/test_ontology.py`` (both directions), so code that
-builds triples cannot mint a term the ontology does not define.
+The terms are checked: ``bkg.Claim`` is the IRI of ``bkg:Claim`` and a misspelt term is an
+``AttributeError``. ``DOMAIN_TERMS`` is kept in step with ``ontology/borderkg.ttl`` by
+``tests/test_ontology.py`` (both directions), ``ANALYSIS_TERMS`` with
+``ontology/analysis.ttl`` (the analyses' results, kept apart from the domain), so code
+cannot mint a term the ontology does not define. Two views of the same names:
+
+* ``bkg`` and ``bkg_analysis`` give plain ``str`` IRIs, for code that compares ``.value``
+  strings or builds pyoxigraph terms; importing them costs nothing;
+* ``BKG`` and ``BKGAnalysis`` are rdflib ``DefinedNamespace``s (``URIRef`` terms, which
+  compare unequal to plain strings), for code that builds rdflib graphs. They are made on
+  first use, so the service starts without importing rdflib.
 
 ``PREFIXES`` names every vocabulary the project writes or shows: Turtle documents and the
 service description are serialised with it, pages compact IRIs with it, the query page's
@@ -13,11 +21,12 @@ everywhere (``schema:`` is ``https://schema.org/``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-from rdflib.namespace import DefinedNamespace, Namespace
-from rdflib.term import URIRef
+if TYPE_CHECKING:
+    from rdflib.namespace import DefinedNamespace
 
 BKG_IRI = "https://w3id.org/borderkg/def/"
 
@@ -58,133 +67,94 @@ def prologue(*names: str) -> str:
     return "".join(f"PREFIX {name}: <{iri}>\n" for name, iri in prefixes(*names).items())
 
 
-class BKG(DefinedNamespace):
-    """Classes and properties of the BorderKG ontology (``bkg:``)."""
+#: the classes (and the data structure definition StatedFiguresStructure) and the
+#: properties and other terms of ``ontology/borderkg.ttl``
+DOMAIN_TERMS: tuple[str, ...] = (
+    "Agreement", "Announcement", "BilateralRelation", "Bill", "BorderRegion", "Claim", "Concern",
+    "Country", "CountryDesignation", "DerivedValue", "Figure", "FiscalYear", "GovernmentAgency",
+    "Intention", "LegislativeStatus", "Mention", "NationalGovernment", "Obstacle",
+    "PercentageChange", "PolicyIssue", "PolicyMeasure", "PolicyObjective", "ProspectiveEffect",
+    "ReconciliationResult", "RemovalFlight", "RemovalOperation", "RemovalSeries", "Sentence",
+    "StatedFigure", "StatedFiguresStructure", "Statement", "Trend",
+    "advancedBy", "allowsToSue", "appliesToFlightType", "areaOfResponsibility", "assignedTitle",
+    "assistedBy", "beginIndex", "between", "borderPatrolSector", "characterisation", "citizenship",
+    "comparedWith", "complicates", "component", "computedValue", "concurrentWith", "conductedBy",
+    "continuing", "couldBeMoreSevereThan", "curationStatus", "defendant", "demographic",
+    "designatedBy", "designatedCountry", "designationReason", "designationType", "destination",
+    "disagreementTopic", "drivenBy", "durationLessThan", "encounterCount", "endIndex",
+    "figureKind", "fiscalYear", "flightType", "fromObservation", "governmentOf",
+    "hasLegislativeStatus", "headsOrganization", "implementedBy", "inferenceRule", "intendedBy",
+    "iso3166Alpha2", "iso3166Alpha3", "issueFor", "landBorderRegion", "laysFoundationFor",
+    "longStanding", "makesClaim", "maximumDuration", "measuredBy", "month", "numberOfCountries",
+    "numberOfOperations", "obstructs", "ofPost", "ordinal", "paragraphNumber", "partOfSeries",
+    "party", "promptedBy", "qualifier", "quotedPhrase", "reachedUnderLeadershipOf", "reconciles",
+    "reconciliationStatus", "removalCount", "reportsStatement", "requestsCooperationFrom",
+    "resumedDuring", "sentenceNumber", "servesObjective", "sha256", "soughtRelief", "state",
+    "statedPercentageChange", "statusCode", "statusDate", "support", "targetPopulation",
+    "targetsDesignationType", "text", "timeframe", "titleOfAuthority", "toObservation",
+    "tolerance", "trendDirection", "wording", "wouldHaveEffect",
+)
 
-    _NS = Namespace(BKG_IRI)
-    _fail = True
+#: the terms of ``ontology/analysis.ttl``: analysis runs, communities, measures
+ANALYSIS_TERMS: tuple[str, ...] = (
+    "AnalysisRun", "Community", "analysisParameters", "betweennessCentrality",
+    "closenessCentrality", "community", "degreeCentrality", "eigenvectorCentrality",
+    "hadEncountersOf", "measuredEncountersIn", "measuredEncountersOf", "pageRank",
+)
 
-    # Classes, and the data structure definition StatedFiguresStructure
-    Agreement: URIRef
-    Announcement: URIRef
-    BilateralRelation: URIRef
-    Bill: URIRef
-    BorderRegion: URIRef
-    Claim: URIRef
-    Concern: URIRef
-    Country: URIRef
-    CountryDesignation: URIRef
-    DerivedValue: URIRef
-    Figure: URIRef
-    FiscalYear: URIRef
-    GovernmentAgency: URIRef
-    Intention: URIRef
-    LegislativeStatus: URIRef
-    Mention: URIRef
-    NationalGovernment: URIRef
-    Obstacle: URIRef
-    PercentageChange: URIRef
-    PolicyIssue: URIRef
-    PolicyMeasure: URIRef
-    PolicyObjective: URIRef
-    ProspectiveEffect: URIRef
-    ReconciliationResult: URIRef
-    RemovalFlight: URIRef
-    RemovalOperation: URIRef
-    RemovalSeries: URIRef
-    Sentence: URIRef
-    StatedFigure: URIRef
-    StatedFiguresStructure: URIRef
-    Statement: URIRef
-    Trend: URIRef
 
-    # Properties and other terms
-    advancedBy: URIRef
-    allowsToSue: URIRef
-    appliesToFlightType: URIRef
-    areaOfResponsibility: URIRef
-    assignedTitle: URIRef
-    assistedBy: URIRef
-    beginIndex: URIRef
-    between: URIRef
-    borderPatrolSector: URIRef
-    characterisation: URIRef
-    citizenship: URIRef
-    comparedWith: URIRef
-    complicates: URIRef
-    component: URIRef
-    computedValue: URIRef
-    concurrentWith: URIRef
-    conductedBy: URIRef
-    continuing: URIRef
-    couldBeMoreSevereThan: URIRef
-    curationStatus: URIRef
-    defendant: URIRef
-    demographic: URIRef
-    designatedBy: URIRef
-    designatedCountry: URIRef
-    designationReason: URIRef
-    designationType: URIRef
-    destination: URIRef
-    disagreementTopic: URIRef
-    drivenBy: URIRef
-    durationLessThan: URIRef
-    encounterCount: URIRef
-    endIndex: URIRef
-    figureKind: URIRef
-    fiscalYear: URIRef
-    flightType: URIRef
-    fromObservation: URIRef
-    governmentOf: URIRef
-    hasLegislativeStatus: URIRef
-    headsOrganization: URIRef
-    implementedBy: URIRef
-    inferenceRule: URIRef
-    intendedBy: URIRef
-    iso3166Alpha2: URIRef
-    iso3166Alpha3: URIRef
-    issueFor: URIRef
-    landBorderRegion: URIRef
-    laysFoundationFor: URIRef
-    longStanding: URIRef
-    makesClaim: URIRef
-    maximumDuration: URIRef
-    measuredBy: URIRef
-    month: URIRef
-    numberOfCountries: URIRef
-    numberOfOperations: URIRef
-    obstructs: URIRef
-    ofPost: URIRef
-    ordinal: URIRef
-    paragraphNumber: URIRef
-    partOfSeries: URIRef
-    party: URIRef
-    promptedBy: URIRef
-    qualifier: URIRef
-    quotedPhrase: URIRef
-    reachedUnderLeadershipOf: URIRef
-    reconciles: URIRef
-    reconciliationStatus: URIRef
-    removalCount: URIRef
-    reportsStatement: URIRef
-    requestsCooperationFrom: URIRef
-    resumedDuring: URIRef
-    sentenceNumber: URIRef
-    servesObjective: URIRef
-    sha256: URIRef
-    soughtRelief: URIRef
-    state: URIRef
-    statedPercentageChange: URIRef
-    statusCode: URIRef
-    statusDate: URIRef
-    support: URIRef
-    targetPopulation: URIRef
-    targetsDesignationType: URIRef
-    text: URIRef
-    timeframe: URIRef
-    titleOfAuthority: URIRef
-    toObservation: URIRef
-    tolerance: URIRef
-    trendDirection: URIRef
-    wording: URIRef
-    wouldHaveEffect: URIRef
+class Vocabulary:
+    """The terms of one vocabulary as plain IRIs: ``vocabulary.term`` or
+    ``vocabulary["term"]``; a name the vocabulary lacks is an ``AttributeError``."""
+
+    __slots__ = ("_names", "_namespace")
+
+    def __init__(self, namespace: str, names: Iterable[str]) -> None:
+        self._namespace = namespace
+        self._names = frozenset(names)
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_") or name not in self._names:
+            raise AttributeError(f"term {name!r} not in namespace {self._namespace!r}")
+        return self._namespace + name
+
+    def __getitem__(self, name: str) -> str:
+        return self.__getattr__(name)
+
+    def __contains__(self, iri: object) -> bool:
+        """Whether ``iri`` is one of the vocabulary's terms."""
+        return (isinstance(iri, str) and iri.startswith(self._namespace)
+                and iri[len(self._namespace):] in self._names)
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self._namespace + name for name in self._names))
+
+
+bkg = Vocabulary(BKG_IRI, DOMAIN_TERMS)
+bkg_analysis = Vocabulary(BKG_IRI, ANALYSIS_TERMS)
+
+if TYPE_CHECKING:
+    BKG: type[DefinedNamespace]
+    BKGAnalysis: type[DefinedNamespace]
+
+_DEFINED = {"BKG": ("Classes and properties of the BorderKG ontology (``bkg:``).",
+                    DOMAIN_TERMS),
+            "BKGAnalysis": ("The terms of the relationship analyses' results "
+                            "(``ontology/analysis.ttl``), in the ``bkg:`` namespace.",
+                            ANALYSIS_TERMS)}
+
+
+def __getattr__(name: str) -> Any:
+    """``BKG`` and ``BKGAnalysis``, made (and kept) on first use: rdflib takes a while to
+    import, and nothing on the service's start-up path needs rdflib terms."""
+    if name not in _DEFINED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rdflib.namespace import DefinedNamespace, Namespace
+    from rdflib.term import URIRef
+
+    doc, names = _DEFINED[name]
+    defined = type(name, (DefinedNamespace,), {
+        "__doc__": doc, "__module__": __name__, "_NS": Namespace(BKG_IRI), "_fail": True,
+        "__annotations__": {term: URIRef for term in names}})
+    globals()[name] = defined
+    return defined

@@ -27,6 +27,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, parse
 import ontology
 from graph import ids
 from graph.errors import BadParameter
+from graph.namespace import bkg_analysis
 from graph.store.base import Store
 
 from . import vocab as v
@@ -38,10 +39,11 @@ __all__ = ["GRAPH", "MEASURE_TERMS", "Computed", "WriteReport", "check_measures"
            "compute_analyses", "store_analyses", "write_analyses"]
 
 GRAPH = v.GRAPH_ANALYSES
-MEASURE_TERMS = {"pagerank": v.BKG + "pageRank", "betweenness": v.BKG + "betweennessCentrality",
-                 "degree": v.BKG + "degreeCentrality",
-                 "eigenvector": v.BKG + "eigenvectorCentrality",
-                 "closeness": v.BKG + "closenessCentrality"}
+MEASURE_TERMS = {"pagerank": bkg_analysis.pageRank,
+                 "betweenness": bkg_analysis.betweennessCentrality,
+                 "degree": bkg_analysis.degreeCentrality,
+                 "eigenvector": bkg_analysis.eigenvectorCentrality,
+                 "closeness": bkg_analysis.closenessCentrality}
 DOUBLE = NamedNode(v.XSD + "double")
 DATETIME = NamedNode(v.XSD + "dateTime")
 
@@ -163,14 +165,14 @@ def _run(run: str, projection: Projection, parameters: dict[str, Any], started: 
          ended: datetime) -> Iterator[tuple[Any, Any, Any]]:
     node = NamedNode(run)
     measures = ", ".join(parameters["measures"])
-    yield node, NamedNode(v.RDF_TYPE), NamedNode(v.BKG + "AnalysisRun")
+    yield node, NamedNode(v.RDF_TYPE), NamedNode(bkg_analysis.AnalysisRun)
     yield node, NamedNode(v.RDF_TYPE), NamedNode(v.PROV + "Activity")
     yield node, NamedNode(v.RDFS_LABEL), Literal(f"analysis run: {measures}, communities",
                                                  language="en")
     yield node, NamedNode(v.PROV + "startedAtTime"), Literal(started.isoformat(),
                                                              datatype=DATETIME)
     yield node, NamedNode(v.PROV + "endedAtTime"), Literal(ended.isoformat(), datatype=DATETIME)
-    yield node, NamedNode(v.BKG + "analysisParameters"), Literal(
+    yield node, NamedNode(bkg_analysis.analysisParameters), Literal(
         json.dumps(parameters, sort_keys=True))
     for graph in projection.graphs:
         if graph:
@@ -183,9 +185,9 @@ def _communities(run: str, groups: tuple[tuple[str, ...], ...]
                  ) -> Iterator[tuple[Any, Any, Any]]:
     for i, members in enumerate(groups, start=1):
         community = NamedNode(f"{run}/community/{i}")
-        yield community, NamedNode(v.RDF_TYPE), NamedNode(v.BKG + "Community")
+        yield community, NamedNode(v.RDF_TYPE), NamedNode(bkg_analysis.Community)
         yield community, NamedNode(v.RDFS_LABEL), Literal(
             f"community {i} ({len(members)} members)", language="en")
         yield community, NamedNode(v.PROV + "wasGeneratedBy"), NamedNode(run)
         for member in members:
-            yield NamedNode(member), NamedNode(v.BKG + "community"), community
+            yield NamedNode(member), NamedNode(bkg_analysis.community), community

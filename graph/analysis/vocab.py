@@ -1,13 +1,14 @@
 """IRIs the projection and the analyses rely on, as plain strings.
 
-The namespaces are those of the project's prefix table (``graph.namespace.PREFIXES``); the
-terms are plain strings rather than the namespace's rdflib terms because the projection
-works on pyoxigraph terms and compares ``.value`` strings in tight loops.
+The namespaces are those of the project's prefix table (``graph.namespace.PREFIXES``), the
+BorderKG terms the namespace's checked ones (``graph.namespace.bkg``), as plain strings
+rather than rdflib terms because the projection works on pyoxigraph terms and compares
+``.value`` strings in tight loops.
 """
 from __future__ import annotations
 
 from graph import ids
-from graph.namespace import PREFIXES
+from graph.namespace import PREFIXES, bkg, bkg_analysis
 
 RDF = PREFIXES["rdf"]
 RDFS = PREFIXES["rdfs"]
@@ -40,20 +41,20 @@ SCHEMA_PREDICATES = frozenset({
     QB + "structure", QB + "dataSet", QB + "component",
     DCTERMS + "source", DCTERMS + "isPartOf", PROV + "wasDerivedFrom",
     PROV + "wasGeneratedBy", PROV + "used", FOAF + "homepage",
-    BKG + "makesClaim", BKG + "reportsStatement",
+    bkg.makesClaim, bkg.reportsStatement,
     RDF + "subject", RDF + "predicate", RDF + "object",
 })
 
-CLAIM_CLASSES = frozenset({BKG + "Claim", RDF + "Statement"})
-SENTENCE_CLASSES = frozenset({BKG + "Sentence"})
+CLAIM_CLASSES = frozenset({bkg.Claim, RDF + "Statement"})
+SENTENCE_CLASSES = frozenset({bkg.Sentence})
 DOCUMENT_CLASSES = frozenset({FOAF + "Document", SCHEMA + "NewsArticle", SCHEMA + "CreativeWork",
                               QB + "DataSet", QB + "DataStructureDefinition"})
 TIME_CLASSES = frozenset({TIME + "TemporalEntity", TIME + "Interval", TIME + "ProperInterval",
                           TIME + "Instant", TIME + "DateTimeInterval"})
 OBSERVATION_CLASSES = frozenset({QB + "Observation"})
 #: BorderKG's own computed checks and analysis runs: results about the graph, not entities
-DERIVED_CLASSES = frozenset({BKG + "ReconciliationResult", BKG + "DerivedValue",
-                             BKG + "AnalysisRun", BKG + "Community"})
+DERIVED_CLASSES = frozenset({bkg.ReconciliationResult, bkg.DerivedValue,
+                             bkg_analysis.AnalysisRun, bkg_analysis.Community})
 
 #: the vocabulary namespaces whose terms are never nodes (classes, properties, code lists
 #: of W3C vocabularies); BorderKG's own code-list concepts live under ``id/`` and are nodes
@@ -66,14 +67,14 @@ UNPROJECTED_GRAPHS = frozenset({ids.GRAPH_ONTOLOGY, GRAPH_ANALYSES})
 
 # Collapsed observations: (from dimension, to dimension, derived predicate). The first
 # rule whose two dimensions an observation has gives its edge.
-MEASURED_BY = BKG + "measuredBy"
-COMPONENT = BKG + "component"
-CITIZENSHIP = BKG + "citizenship"
-LAND_BORDER_REGION = BKG + "landBorderRegion"
-STATE = BKG + "state"
-MEASURED_ENCOUNTERS_OF = BKG + "measuredEncountersOf"
-MEASURED_ENCOUNTERS_IN = BKG + "measuredEncountersIn"
-HAD_ENCOUNTERS_OF = BKG + "hadEncountersOf"
+MEASURED_BY = bkg.measuredBy
+COMPONENT = bkg.component
+CITIZENSHIP = bkg.citizenship
+LAND_BORDER_REGION = bkg.landBorderRegion
+STATE = bkg.state
+MEASURED_ENCOUNTERS_OF = bkg_analysis.measuredEncountersOf
+MEASURED_ENCOUNTERS_IN = bkg_analysis.measuredEncountersIn
+HAD_ENCOUNTERS_OF = bkg_analysis.hadEncountersOf
 COLLAPSE_RULES: tuple[tuple[str, str, str], ...] = (
     (MEASURED_BY, CITIZENSHIP, MEASURED_ENCOUNTERS_OF),
     (COMPONENT, CITIZENSHIP, MEASURED_ENCOUNTERS_OF),

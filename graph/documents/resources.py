@@ -16,7 +16,7 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, Triple, Variable
 
 from graph import ids
-from graph.namespace import BKG as bkg
+from graph.namespace import bkg
 from graph.store.base import Store, solutions
 
 __all__ = ["ClaimSource", "Description", "Series", "Term", "describe", "labels", "series",
@@ -33,7 +33,7 @@ BKG = ids.DEF
 LABELS = (RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", SKOS + "altLabel")
 #: the concepts of ``bkg:support`` (stated, inferred, editorial)
 SUPPORT = ids.ID + "concept/claim-support/"
-SENTENCE_FACTS = (str(bkg.text), str(bkg.sentenceNumber), DCTERMS + "isPartOf", RDF + "type")
+SENTENCE_FACTS = (bkg.text, bkg.sentenceNumber, DCTERMS + "isPartOf", RDF + "type")
 #: the most incoming triples a document carries (a country is the citizenship of thousands
 #: of observations); the page and the RDF say when the list was cut
 MAX_INCOMING = 200
@@ -133,12 +133,12 @@ def _support(source: ClaimSource, triples: list[Triple]) -> None:
     """Fill in how the claim is supported, from its own triples."""
     for t in triples:
         name, value = t.predicate.value, t.object
-        if name == str(bkg.support) and isinstance(value, NamedNode):
+        if name == bkg.support and isinstance(value, NamedNode):
             if value.value.startswith(SUPPORT):
                 source.support = value.value[len(SUPPORT):]
-        elif name == str(bkg.inferenceRule) and isinstance(value, Literal):
+        elif name == bkg.inferenceRule and isinstance(value, Literal):
             source.rule = value.value
-        elif name == str(bkg.qualifier) and isinstance(value, Literal):
+        elif name == bkg.qualifier and isinstance(value, Literal):
             source.qualifiers.append(value.value)
     source.qualifiers.sort()
 
@@ -149,11 +149,11 @@ def _sentence(store: Store, node: Any, extra: list[Triple]) -> dict[str, Any] | 
         if quad.predicate.value in SENTENCE_FACTS:
             extra.append(quad.triple)
             facts.setdefault(quad.predicate.value, quad.object)
-    if str(bkg.text) not in facts:
+    if bkg.text not in facts:
         return None
-    number = facts.get(str(bkg.sentenceNumber))
+    number = facts.get(bkg.sentenceNumber)
     document = facts.get(DCTERMS + "isPartOf")
-    return {"iri": node.value, "text": facts[str(bkg.text)].value,
+    return {"iri": node.value, "text": facts[bkg.text].value,
             "number": int(number.value) if number is not None else None,
             "document": document.value if document is not None else None}
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 from pyoxigraph import NamedNode
 
-from graph import ids
+from graph.namespace import bkg
 from graph.store.base import Store, solutions
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"
-SENTENCE_TEXT = ids.DEF + "text"
-SENTENCE = ids.DEF + "Sentence"
+SENTENCE_TEXT = bkg.text
+SENTENCE = bkg.Sentence
 #: property -> kind of text it holds; kinds rank in this order (labels first)
 KINDS = {RDFS + "label": "label", SKOS + "prefLabel": "label",
          "https://schema.org/name": "label", SKOS + "altLabel": "alt-label",

@@ -33,10 +33,10 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Quad
 
 from graph import ids
+from graph.namespace import bkg
 from graph.store.base import Store
 
 from .common import (
-    BKG,
     CONCEPT,
     PROVENANCE_GRAPH,
     QB,
@@ -110,17 +110,17 @@ def detect_variant(header: list[str], path: Path) -> Variant:
 
 
 def components(variant: Variant) -> list[Component]:
-    place = ([Component("dimension", BKG + "areaOfResponsibility", 4),
-              Component("dimension", BKG + "component", 5)] if variant is AOR
-             else [Component("dimension", BKG + "state", 4)])
-    return [Component("dimension", BKG + "fiscalYear", 1),
+    place = ([Component("dimension", bkg.areaOfResponsibility, 4),
+              Component("dimension", bkg.component, 5)] if variant is AOR
+             else [Component("dimension", bkg.state, 4)])
+    return [Component("dimension", bkg.fiscalYear, 1),
             Component("dimension", SDMX_DIMENSION + "refPeriod", 2),
-            Component("dimension", BKG + "landBorderRegion", 3), *place,
-            Component("dimension", BKG + "demographic", 6),
-            Component("dimension", BKG + "citizenship", 7),
-            Component("dimension", BKG + "titleOfAuthority", 8),
-            Component("attribute", BKG + "month"),
-            Component("measure", BKG + "encounterCount")]
+            Component("dimension", bkg.landBorderRegion, 3), *place,
+            Component("dimension", bkg.demographic, 6),
+            Component("dimension", bkg.citizenship, 7),
+            Component("dimension", bkg.titleOfAuthority, 8),
+            Component("attribute", bkg.month),
+            Component("measure", bkg.encounterCount)]
 
 
 class Rows:
@@ -138,7 +138,7 @@ class Rows:
         self.minted: dict[str, list[Quad]] = {}
         self.citizenships = Citizenships()
         self.periods: set[str] = set()
-        self.p = {name: NamedNode(BKG + name) for name in (
+        self.p = {name: NamedNode(bkg[name]) for name in (
             "fiscalYear", "month", "landBorderRegion", "state", "areaOfResponsibility",
             "component", "demographic", "citizenship", "titleOfAuthority", "encounterCount")}
         self.ref_period = NamedNode(SDMX_DIMENSION + "refPeriod")

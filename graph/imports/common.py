@@ -37,7 +37,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from graph import ids
 from graph.errors import BadRequest, NotFound
-from graph.namespace import BKG as bkg
+from graph.namespace import bkg
 from graph.store.base import Store
 from graph.store.loading import CountingReader
 from graph.store.oxigraph import OxigraphStore

@@ -22,10 +22,10 @@ from pathlib import Path
 from pyoxigraph import NamedNode, Quad
 
 from graph import ids
+from graph.namespace import bkg
 from graph.store.base import Store
 
 from .common import (
-    BKG,
     QB,
     RDF_TYPE,
     SDMX_DIMENSION,
@@ -49,10 +49,10 @@ TITLE = "ICE removals by country of citizenship"
 #: raise the version whenever the quads made from the same file change
 IMPORTER = Importer("ice-removals", 2)
 CITIZENSHIP_COLUMN = "CountryOfCitizenship"
-COMPONENTS = [Component("dimension", BKG + "fiscalYear", 1),
+COMPONENTS = [Component("dimension", bkg.fiscalYear, 1),
               Component("dimension", SDMX_DIMENSION + "refPeriod", 2),
-              Component("dimension", BKG + "citizenship", 3),
-              Component("measure", BKG + "removalCount")]
+              Component("dimension", bkg.citizenship, 3),
+              Component("measure", bkg.removalCount)]
 _YEAR = re.compile(r"(?:FY\s*)?(\d{4})")
 
 
@@ -71,8 +71,8 @@ class Table:
         self.graph, self.dataset = NamedNode(GRAPH), NamedNode(DATASET)
         self.p = {name: NamedNode(iri) for name, iri in (
             ("type", RDF_TYPE.value), ("dataSet", QB + "dataSet"),
-            ("fiscalYear", BKG + "fiscalYear"), ("refPeriod", SDMX_DIMENSION + "refPeriod"),
-            ("citizenship", BKG + "citizenship"), ("removalCount", BKG + "removalCount"))}
+            ("fiscalYear", bkg.fiscalYear), ("refPeriod", SDMX_DIMENSION + "refPeriod"),
+            ("citizenship", bkg.citizenship), ("removalCount", bkg.removalCount))}
 
     @property
     def rows(self) -> int:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from graph import ids, namespace
+from graph.namespace import bkg
 from graph.store.base import Store, solutions
 
 BKG = ids.DEF
@@ -234,12 +235,12 @@ def result_ntriples(results: list[Result], now: datetime | None = None) -> list[
     lines: list[str] = []
     for r in results:
         node, name = f"<{result_iri(r)}>", r.claim.rsplit("/", 1)[-1]
-        lines += [f"{node} <{RDF}type> <{BKG}ReconciliationResult> .",
+        lines += [f"{node} <{RDF}type> <{bkg.ReconciliationResult}> .",
                   f"{node} <{RDFS}label> {_string(r.status + ': ' + name)} .",
                   f"{node} <{RDFS}comment> {_string(r.reason)} .",
-                  f"{node} <{BKG}reconciles> <{r.claim}> .",
-                  f"{node} <{BKG}reconciliationStatus> <{STATUS}{r.status}> .",
-                  f'{node} <{BKG}tolerance> "{r.tolerance}"^^<{XSD}decimal> .',
+                  f"{node} <{bkg.reconciles}> <{r.claim}> .",
+                  f"{node} <{bkg.reconciliationStatus}> <{STATUS}{r.status}> .",
+                  f'{node} <{bkg.tolerance}> "{r.tolerance}"^^<{XSD}decimal> .',
                   f"{node} <{PROV}wasDerivedFrom> <{r.claim}> .",
                   f'{node} <{PROV}generatedAtTime> "{when}"^^<{XSD}dateTime> .']
         lines += [f"{node} <{PROV}wasDerivedFrom> <{ds}> ." for ds in r.datasets]
@@ -252,10 +253,10 @@ def result_ntriples(results: list[Result], now: datetime | None = None) -> list[
             lines += _value_node(node, base, "official", r.official,
                                  "official total" if r.kind == "figure" else
                                  "percentage change computed from the stated figures",
-                                 sources, BKG + "comparedWith", BKG + "DerivedValue")
+                                 sources, bkg.comparedWith, bkg.DerivedValue)
             lines += _value_node(node, base, "difference", r.difference,
-                                 "stated minus official", None, BKG + "computedValue",
-                                 BKG + "DerivedValue")
+                                 "stated minus official", None, bkg.computedValue,
+                                 bkg.DerivedValue)
     return lines
 
 

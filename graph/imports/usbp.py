@@ -18,10 +18,10 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, Quad
 
 from graph import ids
+from graph.namespace import bkg
 from graph.store.base import Store
 
 from .common import (
-    BKG,
     QB,
     RDF_TYPE,
     RDFS_LABEL,
@@ -50,12 +50,12 @@ TITLE = "U.S. Border Patrol monthly encounters by sector"
 IMPORTER = Importer("usbp-monthly", 4)
 TOTALS = {"coastal_border", "northern_border", "southwest_border", "monthly_total"}
 PERIOD_COLUMNS = {"month", "fy", "cy"}
-COMPONENTS = [Component("dimension", BKG + "fiscalYear", 1),
+COMPONENTS = [Component("dimension", bkg.fiscalYear, 1),
               Component("dimension", SDMX_DIMENSION + "refPeriod", 2),
-              Component("dimension", BKG + "borderPatrolSector", 3),
-              Component("attribute", BKG + "month"),
-              Component("attribute", BKG + "component"),
-              Component("measure", BKG + "encounterCount")]
+              Component("dimension", bkg.borderPatrolSector, 3),
+              Component("attribute", bkg.month),
+              Component("attribute", bkg.component),
+              Component("measure", bkg.encounterCount)]
 
 
 def sector_iri(column: str) -> str:
@@ -86,7 +86,7 @@ def read_table(path: Path, progress: ImportProgress | None = None
     from graph.intervals import fiscal_year_iri, month_iri  # rdflib: only when rows are read
 
     graph, nodes = NamedNode(GRAPH), NodeCache()
-    p = {name: NamedNode(BKG + name) for name in
+    p = {name: NamedNode(bkg[name]) for name in
          ("fiscalYear", "month", "borderPatrolSector", "component", "encounterCount")}
     ref_period, observation, dataset_p = (NamedNode(SDMX_DIMENSION + "refPeriod"),
                                           NamedNode(QB + "Observation"), NamedNode(QB + "dataSet"))

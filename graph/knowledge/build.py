@@ -26,6 +26,7 @@ from pyoxigraph import NamedNode, RdfFormat, parse
 
 from graph import ids
 from graph.errors import NotFound
+from graph.namespace import bkg
 from graph.store.base import Store
 
 ARTICLE_FILE = f"{ids.ARTICLE_ID}.txt"
@@ -35,7 +36,7 @@ REPLACED_GRAPHS = (ids.GRAPH_ONTOLOGY, ids.GRAPH_ARTICLE, ids.GRAPH_BACKGROUND)
 #: the article's document resource, as ``graph.knowledge.article.document_iri`` mints it (spelt out
 #: here so that checking a built store needs no rdflib at start-up)
 DOCUMENT = ids.thing("source", ids.ARTICLE_ID)
-SHA256 = ids.DEF + "sha256"
+SHA256 = bkg.sha256
 #: "complete": seed with the article; "article missing": seed whose sentences have no
 #: text; "none": no seed (an empty store, or one filled with ``--empty``)
 SeedState = Literal["complete", "article missing", "none"]

@@ -36,6 +36,7 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, QuerySolutions
 from pyoxigraph import Store as _Engine
 
+from graph.namespace import bkg
 from graph.store.base import Store, solutions
 from queries import NamedQuery
 
@@ -55,11 +56,11 @@ MEETS = "http://www.w3.org/2006/time#intervalMeets"
 FY_PREFIX = "https://w3id.org/borderkg/id/time/fy"
 
 #: observation property -> column
-COLUMNS = {QB + "dataSet": "dataset", BKG + "citizenship": "citizenship",
-           BKG + "landBorderRegion": "region", BKG + "fiscalYear": "fiscalYear",
-           BKG + "month": "month", BKG + "demographic": "demographic",
-           BKG + "titleOfAuthority": "title"}
-COUNT = BKG + "encounterCount"
+COLUMNS = {QB + "dataSet": "dataset", bkg.citizenship: "citizenship",
+           bkg.landBorderRegion: "region", bkg.fiscalYear: "fiscalYear",
+           bkg.month: "month", bkg.demographic: "demographic",
+           bkg.titleOfAuthority: "title"}
+COUNT = bkg.encounterCount
 
 PROPERTIES = (*COLUMNS, COUNT)
 #: one SELECT: a row per observation with its dimension values and count (a second row
