@@ -33,9 +33,9 @@ from flask import (
 from markupsafe import Markup, escape
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 
-from graph import formats
+from graph import formats, namespace
 from graph.documents import charts, resources
-from graph.errors import NotAcceptable, NotFound
+from graph.errors import NotFound
 from graph.sparql.results import graph_chunks, pushed, started
 
 from . import negotiation
@@ -44,20 +44,13 @@ from .context import public_root, service
 
 bp = Blueprint("linked_data", __name__)
 
-HTML = "text/html"
+HTML = negotiation.HTML
 DOCUMENT_FORMATS = tuple(f for f in formats.GRAPH_FORMATS
                          if f.name in ("turtle", "ntriples", "jsonld", "rdfxml"))
 SUFFIXES = {f.extensions[0]: f for f in DOCUMENT_FORMATS} | {"html": None}
-#: the project's prefix table: Turtle documents, compact names on pages, and the query
-#: page's prologue and prefix autocompletion all use it
-PREFIXES = {"bkg": "https://w3id.org/borderkg/def/", "rdf": resources.RDF,
-            "rdfs": resources.RDFS, "owl": resources.OWL, "skos": resources.SKOS,
-            "prov": resources.PROV, "dcterms": resources.DCTERMS, "schema": resources.SCHEMA,
-            "org": "http://www.w3.org/ns/org#", "qb": "http://purl.org/linked-data/cube#",
-            "time": "http://www.w3.org/2006/time#", "xsd": "http://www.w3.org/2001/XMLSchema#",
-            "foaf": "http://xmlns.com/foaf/0.1/",
-            "sdmx-dimension": "http://purl.org/linked-data/sdmx/2009/dimension#",
-            "sdmx-measure": "http://purl.org/linked-data/sdmx/2009/measure#"}
+#: the project's prefix table (``graph.namespace``): Turtle documents, compact names on
+#: pages, and the query page's prologue and prefix autocompletion all use it
+PREFIXES = namespace.PREFIXES
 
 
 # -- shared helpers ------------------------------------------------------------------------
@@ -79,9 +72,9 @@ def local_url(iri: str) -> str:
 
 def compact(iri: str) -> str:
     """``bkg:Claim`` for an IRI in a known namespace, else the IRI."""
-    for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and "/" not in iri[len(namespace):]:
-            return f"{prefix}:{iri[len(namespace):]}"
+    for prefix, space in PREFIXES.items():
+        if iri.startswith(space) and "/" not in iri[len(space):]:
+            return f"{prefix}:{iri[len(space):]}"
     return iri
 
 
@@ -116,22 +109,10 @@ def negotiate(offers: Sequence[str], fmt: str | None = None,
               aliases: dict[str, str] | None = None) -> str:
     """The media type to answer with: ``format=`` (a name or media type) wins over Accept.
 
-    Without an Accept header the first offer is used; with one that matches none of the
-    offers, 406.
+    ``server.negotiation`` reads the Accept header, as for every other route: without one
+    the first offer is used; with one that matches none of the offers, 406.
     """
-    if fmt:
-        wanted = (aliases or {}).get(fmt.lower(), fmt)
-        if wanted in offers:
-            return wanted
-        raise NotAcceptable(f"format {fmt!r} is not offered here; use one of "
-                            f"{', '.join(sorted(aliases or offers))}", offered=list(offers))
-    if not request.headers.get("Accept"):
-        return offers[0]
-    best = request.accept_mimetypes.best_match(offers)
-    if best is None:
-        raise NotAcceptable("none of the requested media types is offered; offered: "
-                            + ", ".join(offers), offered=list(offers))
-    return best
+    return negotiation.negotiate_media(offers, request.headers.get("Accept"), fmt, aliases)
 
 
 def has_route(path: str) -> bool:
@@ -207,7 +188,8 @@ def document(rest: str) -> Any:
     if fmt is None:
         response = Response(_page(store, description, is_graph), mimetype=HTML)
     else:
-        body = graph_chunks(description.triples(), cast(RdfFormat, fmt.engine), PREFIXES)
+        body = graph_chunks(description.triples(), cast(RdfFormat, fmt.engine),
+                            namespace.prefixes())
         response = Response(body, content_type=negotiation.content_type(media))
     response.headers["Vary"] = "Accept"
     response.headers["ETag"] = etag
@@ -225,18 +207,8 @@ def document_format(format_param: str | None) -> tuple[formats.Format | None, st
     rdflib sends for N-Triples, is N-Triples; ``text/n3`` is Turtle; parameters such as
     ``charset`` do not stop a match), and a browser's Accept, or none, gets the page.
     """
-    if format_param and format_param.strip().lower() == "html":
-        return None, HTML
-    if format_param:
-        return negotiation.negotiate(DOCUMENT_FORMATS, None, format_param)
-    offers = [HTML, *negotiation.offered(DOCUMENT_FORMATS)]
-    media = negotiation.choose(offers, request.headers.get("Accept"))
-    if media is None:
-        raise NotAcceptable("none of the requested media types is offered; offered: "
-                            + ", ".join(offers[:1 + len(DOCUMENT_FORMATS)]), offered=offers)
-    if media == HTML:
-        return None, HTML
-    return negotiation.format_for(DOCUMENT_FORMATS, media), media
+    return negotiation.negotiate_page(DOCUMENT_FORMATS, request.headers.get("Accept"),
+                                      format_param, HTML, page_first=True)
 
 
 def _variant(fmt: formats.Format | None, media: str) -> str:
@@ -296,7 +268,7 @@ def _title(iri: str, description: resources.Description, names: dict[str, str]) 
                   if t.predicate.value == resources.DCTERMS + "title"), None)
     if title:
         return str(title)
-    if resources.BKG + "Claim" in description.types:
+    if namespace.bkg.Claim in description.types:
         parts = {t.predicate.value: t.object for t in description.outgoing}
         terms = [parts.get(resources.RDF + p) for p in ("subject", "predicate", "object")]
         if all(terms):
@@ -366,8 +338,7 @@ def void() -> Response:
     fmt, media = negotiation.negotiate(DOCUMENT_FORMATS, request.headers.get("Accept"),
                                        request.args.get("format"))
     triples = void_description(svc.store, public_root(), iri_base())
-    prefixes = {"void": "http://rdfs.org/ns/void#", "dcterms": resources.DCTERMS}
-    return Response(graph_chunks(triples, cast(RdfFormat, fmt.engine), prefixes),
+    return Response(graph_chunks(triples, cast(RdfFormat, fmt.engine), namespace.prefixes()),
                     content_type=negotiation.content_type(media),
                     headers={"Vary": "Accept"})
 

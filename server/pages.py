@@ -15,8 +15,9 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template
 
+from graph import namespace
+
 from .context import endpoint_url, service
-from .linked_data import PREFIXES
 
 bp = Blueprint("pages", __name__)
 
@@ -76,13 +77,13 @@ WHERE { <https://w3id.org/borderkg/id/org/ice> ?p ?o }"""),
 
 def prologue() -> str:
     """The PREFIX lines of the project's prefix table, which example queries start with."""
-    return "\n".join(f"PREFIX {name}: <{iri}>" for name, iri in PREFIXES.items()) + "\n"
+    return namespace.prologue()
 
 
 def page_data(endpoint: str, iri_base: str) -> str:
     """What ``static/query.js`` needs, as JSON safe inside a ``<script>`` element."""
     examples = [{"title": t, "description": d, "query": q} for t, d, q in EXAMPLES]
-    data = {"endpoint": endpoint, "iriBase": iri_base, "prefixes": PREFIXES,
+    data = {"endpoint": endpoint, "iriBase": iri_base, "prefixes": namespace.prefixes(),
             "prologue": prologue(), "examples": examples}
     # "</" is escaped so no string can close the element
     return json.dumps(data).replace("</", "<\\/")

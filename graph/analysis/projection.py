@@ -40,6 +40,7 @@ from pyoxigraph import Literal, NamedNode
 
 from graph import ids
 from graph.errors import BadParameter
+from graph.namespace import bkg
 from graph.store.base import Store
 
 from . import vocab as v
@@ -464,7 +465,7 @@ def _collapse(observations: dict[str, dict[str, set[str]]],
 def _evidence(store: Store) -> dict[tuple[str, str, str], tuple[Sentence, ...]]:
     """(s, p, o) → the sentences its claims were derived from, from the reified claims."""
     claims = {q.subject.value for q in _quads(store, None, NamedNode(v.RDF_TYPE),
-                                                   NamedNode(v.BKG + "Claim"), None)}
+                                                   NamedNode(bkg.Claim), None)}
     parts: dict[str, dict[str, str]] = defaultdict(dict)
     for name in ("subject", "predicate", "object"):
         for q in _quads(store, None, NamedNode(v.RDF + name), None, None):
@@ -488,8 +489,8 @@ def _evidence(store: Store) -> dict[tuple[str, str, str], tuple[Sentence, ...]]:
 def _sentence(store: Store, iri: str) -> Sentence:
     node = NamedNode(iri)
     number = next((int(q.object.value) for q in _quads(
-        store, node, NamedNode(v.BKG + "sentenceNumber"), None, None)), None)
-    text = next((q.object.value for q in _quads(store, node, NamedNode(v.BKG + "text"),
+        store, node, NamedNode(bkg.sentenceNumber), None, None)), None)
+    text = next((q.object.value for q in _quads(store, node, NamedNode(bkg.text),
                                                 None, None)), "")
     return Sentence(iri, number, text)
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Triple
 
-from graph import ids
+from graph import ids, namespace
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS
 from graph.store.base import Store
 
@@ -234,6 +234,5 @@ def service_description(store: Store, base: str, union_default: bool,
     return _CACHE.get(key, lambda: _service(store, base, union_default, uri_space))
 
 
-PREFIXES = {"sd": SD, "void": VOID, "formats": W3C_FORMATS, "ent": ENTAILMENT,
-            "dcterms": "http://purl.org/dc/terms/",
-            "rdfs": "http://www.w3.org/2000/01/rdf-schema#"}
+#: the service description and VoID are serialised with the project's prefix table
+PREFIXES = namespace.prefixes()
