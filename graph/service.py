@@ -1,4 +1,4 @@
-"""The running service's state, independent of HTTP: settings, store, executor.
+"""The running service's state, independent of HTTP: settings, store, executor, caches.
 
 The Flask app keeps one ``Service`` in ``app.extensions``; the CLI and tests can build
 one without Flask. Start-up work (opening the store, building the seed, starting query
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graph.caching import EtagCache
 from graph.knowledge.build import ensure_seed
 from graph.sparql.admission import ClientGate, ClientLimiter, NetworkRouter
 from graph.sparql.cache import CachingExecutor
@@ -29,10 +30,61 @@ from .settings import Settings, load_settings
 
 log = logging.getLogger("borderkg")
 
+#: whole HTTP answers kept by ``server.response_cache``: each at most, and all together
+#: (entries x the first could otherwise reach a gigabyte)
+RESPONSE_ENTRY_BYTES = 256 << 10
+RESPONSE_TOTAL_BYTES = 64 << 20
+#: service descriptions and VoID documents (a few bases and default-graph choices)
+DESCRIPTION_ENTRIES = 8
+#: networkx projections (a few option sets: each can be the size of the store)
+PROJECTION_ENTRIES = 4
+
+
+@dataclass(frozen=True)
+class Caches:
+    """What the service keeps that is computed from the store's contents: one
+    :class:`~graph.caching.EtagCache` per use, each over the store's etag, so no write
+    is ever followed by a stale answer.
+
+    ``results`` and ``responses`` are None where answers may not be reused (a remote
+    store, which can change behind our back; ``result_cache_size`` 0).
+    """
+
+    #: SPARQL answers by query, dataset, format and row cap (``graph.sparql.cache``)
+    results: EtagCache[Any] | None
+    #: whole answers to repeated GETs of /sparql, served by ``server.rsgi`` (granian)
+    responses: EtagCache[Any] | None
+    #: service description and VoID triples (``graph.documents.description``)
+    descriptions: EtagCache[Any]
+    #: projections by options (``graph.analysis.projection``)
+    projections: EtagCache[Any]
+    #: how much of the seed the store holds (pages ask on every render)
+    seed: EtagCache[Any]
+
+    @classmethod
+    def for_store(cls, settings: Settings, store: Store,
+                  results: EtagCache[Any] | None = None) -> Caches:
+        """The caches of a service over ``store``; ``results`` is its executor's result
+        cache, if it has one (the response cache is kept only beside it)."""
+        responses: EtagCache[Any] | None = None
+        if results is not None:
+            responses = EtagCache.for_store(store, settings.result_cache_size,
+                                            max_bytes=RESPONSE_TOTAL_BYTES,
+                                            max_entry_bytes=RESPONSE_ENTRY_BYTES)
+        return cls(results, responses, EtagCache.for_store(store, DESCRIPTION_ENTRIES),
+                   EtagCache.for_store(store, PROJECTION_ENTRIES), EtagCache.for_store(store, 1))
+
+    def clear(self) -> None:
+        """Forget every entry of every cache."""
+        for cache in (self.results, self.responses, self.descriptions, self.projections,
+                      self.seed):
+            if cache is not None:
+                cache.clear()
+
 
 @dataclass
 class Service:
-    """Settings, store and executor of one service process."""
+    """Settings, store, executor and caches of one service process."""
 
     settings: Settings
     store: Store
@@ -43,6 +95,12 @@ class Service:
     #: how many analyses one client (and all together) may have computing at once
     analysis_slots: ClientLimiter = field(
         default_factory=lambda: ClientLimiter(1, total=4, what="analyses"))
+    #: the etag-keyed caches; ``results`` is the executor's own result cache
+    caches: Caches = field(init=False)
+
+    def __post_init__(self) -> None:
+        results = self.executor.cache if isinstance(self.executor, CachingExecutor) else None
+        self.caches = Caches.for_store(self.settings, self.store, results)
 
     @classmethod
     def start(cls, settings: Settings | None = None, store: Store | None = None,
@@ -79,7 +137,7 @@ class Service:
     def caches_results(self) -> bool:
         """Whether answers may be reused while the store's etag is unchanged (never for a
         remote store, which can change behind our back)."""
-        return isinstance(self.executor, CachingExecutor)
+        return self.caches.results is not None
 
     def close(self) -> None:
         close = getattr(self.executor, "close", None)
@@ -89,9 +147,9 @@ class Service:
         self.store.close()
 
 
-def open_store(settings: Any) -> Store:
+def open_store(settings: Settings) -> Store:
     """The store chosen by the ``store`` setting."""
-    kind = settings["store"]
+    kind = settings.store
     if kind == "memory":
         return OxigraphStore(None)
     if kind == "disk":
@@ -99,14 +157,14 @@ def open_store(settings: Any) -> Store:
     return RemoteStore.from_settings(settings)
 
 
-def open_store_explained(settings: Any, remedy: str = "stop it and run this command again"
+def open_store_explained(settings: Settings, remedy: str = "stop it and run this command again"
                          ) -> Store:
     """:func:`open_store`, a held disk store reported as :class:`StoreHeld`
     (``remedy`` says what to do instead) rather than as RocksDB's lock error."""
     try:
         return open_store(settings)
     except ConfigError as exc:
-        if settings["store"] != "disk" or not LOCKED.search(exc.message):
+        if settings.store != "disk" or not LOCKED.search(exc.message):
             raise
         raise held(settings.data_path / "store", settings, remedy) from None
 
@@ -115,7 +173,7 @@ def open_service_store(settings: Settings) -> Store:
     """The store a service serves: on disk with ``memory_copy``, the disk store whose
     queries read an in-memory copy (``graph.store.mirror``); otherwise ``open_store``'s. One-off
     commands (query, load, import) open the plain store: a copy would only cost them."""
-    if settings["store"] == "disk" and settings["memory_copy"]:
+    if settings.store == "disk" and settings.memory_copy:
         return MirroredStore(settings.data_path / "store")
     return open_store(settings)
 

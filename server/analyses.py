@@ -117,7 +117,7 @@ def projection() -> Projection:
     options = ProjectionOptions(graphs=choice, predicates=_list("predicate") or None,
                                 classes=_list("class") or None, include=include,
                                 collapse_observations=_bool("collapse_observations"))
-    return project(service().store, options)
+    return project(service().store, options, cache=service().caches.projections)
 
 
 def _timeout() -> float:

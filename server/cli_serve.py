@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from graph.errors import BorderKGError
+from graph.errors import BorderKGError, ConfigError
 from graph.settings import SETTINGS, Settings
 
 from .cli_options import with_settings
@@ -24,7 +24,11 @@ log = logging.getLogger("borderkg.serve")
 
 def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
     """Serve with gunicorn's threaded workers, the app built once per worker."""
-    from gunicorn.app.base import BaseApplication
+    try:
+        from gunicorn.app.base import BaseApplication
+    except ImportError:  # an optional extra: granian, the default, needs nothing more
+        raise ConfigError("http_server = gunicorn needs gunicorn: "
+                          "pip install 'borderkg[gunicorn]'") from None
 
     from .app import create_app
 
@@ -85,9 +89,8 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
             os.kill(parent, signal.SIGTERM)
             os._exit(3)
         app = create_app(settings, service)
-        cache = None
-        if service.caches_results:
-            cache = ResponseCache(lambda: service.store.etag, settings.result_cache_size)
+        responses = service.caches.responses
+        cache = ResponseCache.using(responses) if responses is not None else None
         return RSGIAdapter(app, settings.threads, settings.max_body_bytes,
                            settings.read_timeout, cache=cache, record=recorder(app))
 

@@ -337,7 +337,7 @@ def void() -> Response:
     svc = service()
     fmt, media = negotiation.negotiate(DOCUMENT_FORMATS, request.headers.get("Accept"),
                                        request.args.get("format"))
-    triples = void_description(svc.store, public_root(), iri_base())
+    triples = void_description(svc.store, public_root(), iri_base(), cache=svc.caches.descriptions)
     return Response(graph_chunks(triples, cast(RdfFormat, fmt.engine), namespace.prefixes()),
                     content_type=negotiation.content_type(media),
                     headers={"Vary": "Accept"})

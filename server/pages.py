@@ -10,7 +10,6 @@ app's own ``/sparql`` with the SPARQL protocol; the address comes from the reque
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, render_template
@@ -110,10 +109,13 @@ def _article_notice() -> dict[str, Any]:
     return {"article_notice": ARTICLE_NOTICE if missing else None}
 
 
-@lru_cache(maxsize=16)
 def seed_state(store: Any, etag: str) -> str:
-    """:func:`graph.knowledge.build.seed_state`, asked once per store version: pages ask on every
-    render, and a remote store answers over HTTP."""
+    """:func:`graph.knowledge.build.seed_state`, asked once per store version (kept in the
+    service's ``caches.seed`` under ``etag``, the store's, read before asking): pages ask on
+    every render, and a remote store answers over HTTP."""
     from graph.knowledge.build import seed_state as state
 
-    return state(store)
+    svc = service()
+    if store is not svc.store:  # the cache follows the service's store only
+        return state(store)
+    return svc.caches.seed.get_or_build("seed", lambda: state(store), etag=etag)

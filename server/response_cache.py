@@ -8,11 +8,12 @@ answer is already known is therefore answered by :class:`server.rsgi.RSGIAdapter
 here, on granian's event loop, with the exact bytes and headers the app sent the first
 time.
 
-Never stale: each entry carries the store's ``etag`` read *before* the app computed it and
-is served only while the store still has that etag. A write moves the etag, so every entry
-dies with it; a write racing the first computation leaves its entry tagged with the older
-etag, never to be served. The remote backend cannot see writes made behind its back, so
-there is no cache for it (the service gives it no result cache either).
+Never stale: the answers live in a :class:`graph.caching.EtagCache` (the service's
+``caches.responses``), each kept under the store's ``etag`` read *before* the app computed
+it and served only while the store still has that etag. A write moves the etag, so every
+entry dies with it; a write racing the first computation leaves its answer tagged with
+the older etag, never to be kept. The remote backend cannot see writes made behind its
+back, so there is no cache for it (the service gives it no result cache either).
 
 What is kept: GET and HEAD of ``/sparql`` with a query string and no conditional,
 credential or cookie header; answers that are 200, whole and at most ``MAX_ENTRY_BYTES``;
@@ -22,18 +23,18 @@ base IRI and service description come from it) and Origin (CORS headers).
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from graph.caching import EtagCache
+from graph.service import RESPONSE_ENTRY_BYTES, RESPONSE_TOTAL_BYTES
 from graph.sparql.cache import reusable
 
-MAX_ENTRY_BYTES = 256 << 10
+MAX_ENTRY_BYTES = RESPONSE_ENTRY_BYTES
 #: all bodies together: entries x MAX_ENTRY_BYTES could otherwise reach a gigabyte
-MAX_TOTAL_BYTES = 64 << 20
+MAX_TOTAL_BYTES = RESPONSE_TOTAL_BYTES
 PATH = "/sparql"
 #: request headers whose presence sends a request past the cache, to the app
 BYPASS_HEADERS = ("if-none-match", "if-modified-since", "authorization", "cookie", "range")
@@ -41,21 +42,32 @@ BYPASS_HEADERS = ("if-none-match", "if-modified-since", "authorization", "cookie
 
 @dataclass(frozen=True)
 class CachedAnswer:
-    etag: str
     status: int
     headers: list[tuple[str, str]]
     body: bytes
 
 
 class ResponseCache:
-    """An LRU of whole answers, valid while ``etag()`` returns what it did when they were made."""
+    """An LRU of whole answers, valid while ``etag()`` returns what it did when they were made.
+
+    ``ResponseCache(etag, entries)`` keeps its own (``MAX_TOTAL_BYTES`` of bodies in all);
+    :meth:`using` keeps the answers in a cache the service holds.
+    """
 
     def __init__(self, etag: Callable[[], str], entries: int) -> None:
-        self.etag = etag
-        self.entries = entries
-        self._answers: OrderedDict[Hashable, CachedAnswer] = OrderedDict()
-        self._lock = threading.Lock()
-        self._bytes = 0
+        self.answers: EtagCache[CachedAnswer] = EtagCache(
+            etag, entries, max_bytes=MAX_TOTAL_BYTES, max_entry_bytes=MAX_ENTRY_BYTES)
+
+    @classmethod
+    def using(cls, answers: EtagCache[CachedAnswer]) -> ResponseCache:
+        """A response cache keeping its answers in ``answers`` (``caches.responses``)."""
+        cache = cls.__new__(cls)
+        cache.answers = answers
+        return cache
+
+    def etag(self) -> str:
+        """The store's etag now: read it before the app computes an answer to ``put``."""
+        return self.answers.etag()
 
     @staticmethod
     def key(scope: Any) -> Hashable | None:
@@ -70,12 +82,7 @@ class ResponseCache:
                 headers.get("host"), headers.get("origin"))
 
     def get(self, key: Hashable) -> CachedAnswer | None:
-        with self._lock:
-            answer = self._answers.get(key)
-            if answer is None or answer.etag != self.etag():
-                return None
-            self._answers.move_to_end(key)
-            return answer
+        return self.answers.get(key)
 
     def put(self, key: Hashable, etag: str, query_string: str, status: int,
             headers: list[tuple[str, str]], body: bytes) -> None:
@@ -85,12 +92,5 @@ class ResponseCache:
         if not reusable(unquote_plus(query_string)):
             return
         marked = [(k, v) for k, v in headers if k.lower() != "x-borderkg-cache"]
-        answer = CachedAnswer(etag, status, [*marked, ("X-BorderKG-Cache", "hit")], body)
-        with self._lock:
-            replaced = self._answers.pop(key, None)
-            self._bytes -= len(replaced.body) if replaced else 0
-            self._answers[key] = answer
-            self._bytes += len(body)
-            while len(self._answers) > self.entries or self._bytes > MAX_TOTAL_BYTES:
-                _, evicted = self._answers.popitem(last=False)
-                self._bytes -= len(evicted.body)
+        answer = CachedAnswer(status, [*marked, ("X-BorderKG-Cache", "hit")], body)
+        self.answers.put(key, answer, etag, size=len(body))

@@ -355,7 +355,7 @@ def describe_service(op: Operation) -> Response:
     svc = service()
     triples = description.service_description(svc.store, public_root(),
                                               svc.settings.default_graph_union,
-                                              svc.settings.iri_base)
+                                              svc.settings.iri_base, cache=svc.caches.descriptions)
     body = graph_chunks(triples, fmt.engine, description.PREFIXES)  # type: ignore[arg-type]
     response = Response(body, content_type=negotiation.content_type(media_type))
     response.headers["Vary"] = "Accept"

@@ -22,15 +22,14 @@ Node labels and types are read from every graph (a country named in the backgrou
 named in an article-only projection too); edges only from the selected graphs. The
 projection reads the store directly (pyoxigraph's ``quads_for_pattern`` on embedded
 stores, the store's own ``quads`` elsewhere), which is several times faster than rdflib's
-converter, and is cached per store on ``store.version`` and the options, so a write is
-never followed by a stale analysis.
+converter. Given an etag cache over the store (``graph.caching``; the service's
+``caches.projections``), :func:`project` keeps projections by options under the store's
+etag, so a write is never followed by a stale analysis; without one it builds anew.
 """
 from __future__ import annotations
 
-import threading
 import unicodedata
-import weakref
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +38,7 @@ import networkx as nx
 from pyoxigraph import Literal, NamedNode
 
 from graph import ids
+from graph.caching import EtagCache
 from graph.errors import BadParameter
 from graph.namespace import bkg
 from graph.store.base import Store
@@ -49,7 +49,6 @@ __all__ = ["Edge", "Projection", "ProjectionOptions", "Sentence", "project", "se
 
 GRAPH_CHOICES = ("article", "background", "all")
 INCLUDE_CHOICES = ("time", "documents", "sentences", "observations", "schema")
-CACHE_PER_STORE = 4
 
 
 @dataclass(frozen=True)
@@ -224,13 +223,10 @@ def normalise(text: str) -> str:
 
 # -- the cache ---------------------------------------------------------------------------
 
-_CACHE: weakref.WeakKeyDictionary[Store, OrderedDict[Any, Projection]] = (
-    weakref.WeakKeyDictionary())
-_LOCK = threading.Lock()
-
-
-def project(store: Store, options: ProjectionOptions | None = None, **kwargs: Any) -> Projection:
-    """The projection of ``store`` for ``options`` (or keyword options), cached.
+def project(store: Store, options: ProjectionOptions | None = None, *,
+            cache: EtagCache[Projection] | None = None, **kwargs: Any) -> Projection:
+    """The projection of ``store`` for ``options`` (or keyword options), kept in ``cache``
+    (an etag cache over ``store``) while the store is unchanged; built anew without one.
 
     Examples
     --------
@@ -242,20 +238,15 @@ def project(store: Store, options: ProjectionOptions | None = None, **kwargs: An
     'U.S. Immigration and Customs Enforcement'
     >>> project(tiny_store(), include=frozenset({"schema"})).graph.number_of_edges() > 5
     True
+    >>> store = tiny_store()
+    >>> cache = EtagCache.for_store(store, entries=4)
+    >>> project(store, cache=cache) is project(store, cache=cache)
+    True
     """
     options = options or ProjectionOptions(**kwargs)
-    key = (store.version, options)
-    with _LOCK:
-        per_store = _CACHE.setdefault(store, OrderedDict())
-        if key in per_store:
-            per_store.move_to_end(key)
-            return per_store[key]
-    built = build_projection(store, options)
-    with _LOCK:
-        per_store[key] = built
-        while len(per_store) > CACHE_PER_STORE:
-            per_store.popitem(last=False)
-    return built
+    if cache is None:
+        return build_projection(store, options)
+    return cache.get_or_build(("projection", options), lambda: build_projection(store, options))
 
 
 # -- building ----------------------------------------------------------------------------

@@ -6,9 +6,10 @@ without reading documentation. Both descriptions are plain triples built from th
 with no HTTP: the SPARQL endpoint serves the service description on ``GET /sparql``, and
 the VoID document reuses ``void_description``.
 
-Statistics cost a few aggregate queries over the whole store, so descriptions are cached
-under the store's ``etag``: any write (which changes the etag) makes the next request
-recompute them, and nothing stale is ever served.
+Statistics cost a few aggregate queries over the whole store, so the service keeps
+descriptions in an etag-keyed cache (``graph.caching``, passed as ``cache``): any write
+(which changes the etag) makes the next request recompute them, and nothing stale is
+ever served. Without a cache they are computed on every call.
 
 IRIs: ``base`` is the root URL the service is reached at (ending in ``/``); the dataset
 is ``{base}.well-known/void#dataset`` (the VoID well-known location, RFC 5785) and the
@@ -17,15 +18,14 @@ service is ``{base}sparql#service``.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
 from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Triple
 
 from graph import ids, namespace
+from graph.caching import EtagCache
 from graph.formats import GRAPH_FORMATS, RESULT_FORMATS
 from graph.store.base import Store
 
@@ -115,7 +115,7 @@ def statistics(store: Store, scope: str, union: bool = False) -> dict[str, Graph
     """Statistics per named graph (``scope="named"``), of the default graph as queries see
     it (``"default"``, union or not) or of every quad (``"all"``); keys are graph IRIs,
     ``""`` for the ungrouped scopes."""
-    key = (lambda s: s["g"].value) if scope == "named" else (lambda s: "")
+    key = (lambda s: s["g"].value) if scope == "named" else (lambda _s: "")
     found: dict[str, dict[str, int]] = {}
     for solution in _rows(store, _MAIN, scope, union):
         if _int(solution, "triples"):
@@ -195,43 +195,28 @@ def _service(store: Store, base: str, union: bool, uri_space: str) -> list[Tripl
     return triples + _void(store, base, uri_space)
 
 
-class _Cache:
-    """A few descriptions, keyed by store identity, store etag and arguments."""
-
-    def __init__(self, size: int = 8) -> None:
-        self.size = size
-        self.entries: OrderedDict[Hashable, list[Triple]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Hashable, build: Any) -> list[Triple]:
-        with self.lock:
-            if key in self.entries:
-                self.entries.move_to_end(key)
-                return self.entries[key]
-        value = build()
-        with self.lock:
-            self.entries[key] = value
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        return value
+def _cached(cache: EtagCache[list[Triple]] | None, key: Hashable,
+            build: Callable[[], list[Triple]]) -> list[Triple]:
+    return build() if cache is None else cache.get_or_build(key, build)
 
 
-_CACHE = _Cache()
-
-
-def void_description(store: Store, base: str, uri_space: str = ids.BASE) -> list[Triple]:
+def void_description(store: Store, base: str, uri_space: str = ids.BASE,
+                     cache: EtagCache[list[Triple]] | None = None) -> list[Triple]:
     """VoID triples for the dataset behind the service reached at ``base``: totals, and one
-    ``void:subset`` per named graph with its own statistics."""
-    key = ("void", id(store), store.etag, base, uri_space)
-    return _CACHE.get(key, lambda: _void(store, base, uri_space))
+    ``void:subset`` per named graph with its own statistics. ``cache``: an etag cache over
+    ``store`` to keep them in (the service's ``caches.descriptions``); the list is shared,
+    not to be changed."""
+    return _cached(cache, ("void", base, uri_space), lambda: _void(store, base, uri_space))
 
 
 def service_description(store: Store, base: str, union_default: bool,
-                        uri_space: str = ids.BASE) -> list[Triple]:
+                        uri_space: str = ids.BASE,
+                        cache: EtagCache[list[Triple]] | None = None) -> list[Triple]:
     """SPARQL 1.1 Service Description triples for the endpoint ``{base}sparql``, with the
-    default dataset (default graph semantics, named graphs) and its VoID statistics."""
-    key = ("sd", id(store), store.etag, base, union_default, uri_space)
-    return _CACHE.get(key, lambda: _service(store, base, union_default, uri_space))
+    default dataset (default graph semantics, named graphs) and its VoID statistics;
+    ``cache`` as for :func:`void_description`."""
+    return _cached(cache, ("sd", base, union_default, uri_space),
+                   lambda: _service(store, base, union_default, uri_space))
 
 
 #: the service description and VoID are serialised with the project's prefix table

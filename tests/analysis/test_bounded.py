@@ -26,6 +26,7 @@ from graph.analysis.centrality import CentralityResult
 from graph.analysis.projection import Projection
 from graph.analysis.rdf import compute_analyses, write_analyses
 from graph.analysis.resolve import AmbiguousEntity, UnknownEntity
+from graph.caching import EtagCache
 from graph.errors import QueryTimeout, ServiceUnavailable
 
 TIMEOUT = 30.0
@@ -64,8 +65,8 @@ CASES: list[tuple[str, Callable[[Projection], Any], Callable[[Projection], Any]]
 ]
 
 
-@pytest.mark.parametrize("name,direct,forked", CASES, ids=[c[0] for c in CASES])
-def test_forked_results_are_the_direct_results(seed_store: Any, name: str,
+@pytest.mark.parametrize("direct,forked", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_forked_results_are_the_direct_results(seed_store: Any,
                                                direct: Callable[[Projection], Any],
                                                forked: Callable[[Projection], Any]) -> None:
     assert bounded.isolated(), "this machine can fork sandboxed children"
@@ -98,11 +99,12 @@ def test_the_analysis_runs_in_another_process(seed_store: Any) -> None:
 
 
 def test_the_views_are_built_and_kept_in_this_process(seed_store: Any) -> None:
-    p = project(seed_store)
+    cache = EtagCache.for_store(seed_store, entries=4)
+    p = project(seed_store, cache=cache)
     bounded.centrality(p, "pagerank", backend="igraph", timeout=TIMEOUT)
     bounded.communities(p, backend="igraph", timeout=TIMEOUT)
     assert {"undirected", "directed", "igraph-directed", "igraph-undirected"} <= set(p._views)
-    assert project(seed_store) is p
+    assert project(seed_store, cache=cache) is p
 
 
 def test_errors_come_back_with_their_class_and_details(seed_store: Any) -> None:
@@ -112,7 +114,7 @@ def test_errors_come_back_with_their_class_and_details(seed_store: Any) -> None:
     assert unknown.value.status == 404 and unknown.value.code == "unknown-entity"
     assert ids.thing("country", "CHN") in [s["iri"] for s in unknown.value.details["suggestions"]]
     with pytest.raises(AmbiguousEntity):
-        bounded.run(lambda q: _raise(AmbiguousEntity("two", parameter="entity",
+        bounded.run(lambda _q: _raise(AmbiguousEntity("two", parameter="entity",
                                                      candidates=[])), p, timeout=TIMEOUT)
 
 

@@ -9,6 +9,7 @@ from pyoxigraph import NamedNode, Quad
 from graph import ids
 from graph.analysis import ProjectionOptions, project
 from graph.analysis.vocab import MEASURED_ENCOUNTERS_OF
+from graph.caching import EtagCache
 from graph.errors import BadParameter
 
 ICE = ids.thing("org", "ice")
@@ -87,9 +88,11 @@ def test_collapsed_observations_become_measured_edges(seed_store: Any) -> None:
 
 
 def test_cached_until_the_store_changes(seed_store: Any) -> None:
-    first = project(seed_store)
-    assert project(seed_store) is first
+    cache = EtagCache.for_store(seed_store, entries=4)
+    first = project(seed_store, cache=cache)
+    assert project(seed_store, cache=cache) is first
+    assert project(seed_store) is not first  # no cache: built anew
     seed_store.extend([Quad(NamedNode(ICE), NamedNode(BKG + "destination"), NamedNode(CHN),
                             NamedNode(ids.GRAPH_BACKGROUND))])
-    second = project(seed_store)
+    second = project(seed_store, cache=cache)
     assert second is not first and second.graph.has_edge(ICE, CHN)
