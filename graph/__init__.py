@@ -15,7 +15,8 @@ The packages follow the data flow, and never import Flask:
 * :mod:`graph.analysis` -- relationship analyses over a networkx projection.
 
 The kernel beside them is shared by all: ``errors`` (typed errors with their HTTP status),
-``settings`` (the one settings table), ``ids`` and ``namespace`` (minted IRIs and the
-vocabulary), ``intervals`` (OWL-Time periods), ``formats`` (media types) and ``service``
-(the running service: settings, store and executor, opened together).
+``settings`` (the one settings table), ``ids`` and ``namespace`` (minted IRIs, the
+vocabulary and the one prefix table), ``intervals`` (OWL-Time periods), ``formats`` (media
+types), ``caching`` (the one etag-keyed cache) and ``service`` (the running service:
+settings, store, executor and caches, opened together).
 """
