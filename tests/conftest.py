@@ -5,7 +5,9 @@ test client over it, or a real ``borderkg serve`` process on a free port.
 """
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -186,25 +188,110 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(line)
 
 
-#: fixtures that start processes (servers, browsers, peer stores): a test using one is slow
+# -- the unit run: ``pytest -m "not slow"`` -----------------------------------------------------
+# A test is marked ``slow`` when any of these holds; the full run (no ``-m``) runs every test.
+
+#: fixtures that start processes (servers, browsers, peer stores), by a part of their name
 _PROCESS_FIXTURES = ("server", "endpoint", "browser", "driver", "remote", "proxied", "peer",
                      "virtuoso", "oxigraph", "chromium")
-#: families that are slow by design (generators, kill loops, whole suites)
+#: a fixture whose own code starts a process, whatever its name (``live``, ``small``...)
+_STARTS_PROCESS = re.compile(r"\b(LiveServer|Popen|start_oxigraph|start_virtuoso|serve)\(|"
+                             r"\bsubprocess\.run\(|\bstart_server\b")
+#: session fixtures that build the seed from the article, import CBP data or generate large
+#: graphs: seconds each, and every test that needs them (``seed_store``, ``app``, ``client``
+#: ...) loads their output again
+_DATA_FIXTURES = frozenset({"seed_nquads", "cbp_slice", "cbp_nquads", "cbp_store",
+                            "cube_nquads", "dense_nquads"})
+#: families that are slow by design (generators, kill loops, whole suites, the CLI run in
+#: subprocesses case after case)
 _SLOW_MODULES = ("test_policy_fuzz", "test_soak", "test_crash", "test_isolation",
                  "test_update_journal", "test_mirror", "test_lexer_oracle", "test_w3c_suite",
                  "test_differential", "test_backup", "test_start_anywhere", "test_cli",
                  "test_update_differential", "test_set_semantics", "test_entailment",
                  "test_sources", "test_ingest", "test_reference", "test_ice", "test_cbp",
-                 "test_usbp", "test_progress")
+                 "test_usbp", "test_progress", "test_cli_bad_input")
+#: test functions measured at 0.5 s or more in the unit run (``--record-slow``), one
+#: ``path::function`` a line
+SLOW_LIST = Path(__file__).with_name("slow_tests.txt")
+_SLOW_THRESHOLD = 0.5
+
+
+def _measured_slow() -> frozenset[str]:
+    try:
+        lines = SLOW_LIST.read_text().splitlines()
+    except OSError:
+        return frozenset()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _function_id(item: pytest.Item) -> str:
+    return item.nodeid.split("[", 1)[0]
+
+
+def _starts_process(fixturedef: Any, seen: dict[Any, bool]) -> bool:
+    func = getattr(fixturedef, "func", None)
+    if func not in seen:
+        try:
+            seen[func] = bool(_STARTS_PROCESS.search(inspect.getsource(func)))
+        except (OSError, TypeError):
+            seen[func] = False
+    return seen[func]
+
+
+def slow_reason(item: pytest.Item, measured: frozenset[str],
+                seen: dict[Any, bool] | None = None) -> str | None:
+    """Why ``item`` is slow (None: it is a unit test): a slow module, a fixture that starts a
+    process or builds data, a remote backend among its parameters, or its measured time."""
+    seen = {} if seen is None else seen
+    path = str(item.fspath)
+    if Path(path).stem in _SLOW_MODULES or "/w3c/" in path:
+        return "module"
+    names = getattr(item, "fixturenames", ())
+    if any(part in name for name in names for part in _PROCESS_FIXTURES):
+        return "process fixture"
+    if _DATA_FIXTURES.intersection(names):
+        return "data fixture"
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info else ()):
+        if any(_starts_process(fixturedef, seen) for fixturedef in defs):
+            return "process fixture"
+    callspec = getattr(item, "callspec", None)
+    if callspec and any(isinstance(value, str) and value.startswith("remote-")
+                        for value in callspec.params.values()):
+        return "remote backend"  # its store is a peer server, started on first use
+    if _function_id(item) in measured:
+        return "measured"
+    return None
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--record-slow", action="store_true",
+                     help=f"add the unit run's test functions that take {_SLOW_THRESHOLD} s "
+                     f"or more (set-up, call and tear-down) to {SLOW_LIST.name}")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark ``slow`` every test that starts a process or belongs to a slow family, so
-    ``pytest -m "not slow"`` is the quick unit run (in-process stores and apps only)."""
-    slow = pytest.mark.slow
+    """Mark ``slow`` every test :func:`slow_reason` names, so ``pytest -m "not slow"`` is
+    the quick unit run (in-process stores and apps, no seed build, no processes)."""
+    measured, seen = _measured_slow(), {}
     for item in items:
-        names = getattr(item, "fixturenames", ())
-        module = Path(str(item.fspath)).stem
-        if module in _SLOW_MODULES or "/w3c/" in str(item.fspath) or any(
-                part in name for name in names for part in _PROCESS_FIXTURES):
-            item.add_marker(slow)
+        if slow_reason(item, measured, seen):
+            item.add_marker(pytest.mark.slow)
+
+
+_DURATIONS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _DURATIONS[report.nodeid.split("[", 1)[0]] = \
+        _DURATIONS.get(report.nodeid.split("[", 1)[0], 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not session.config.getoption("--record-slow", False):
+        return
+    found = {name for name, seconds in _DURATIONS.items() if seconds >= _SLOW_THRESHOLD}
+    listed = _measured_slow() | found
+    header = [line for line in (SLOW_LIST.read_text().splitlines() if SLOW_LIST.exists()
+                                else []) if line.startswith("#")]
+    SLOW_LIST.write_text("\n".join([*header, *sorted(listed)]) + "\n")
