@@ -209,7 +209,7 @@ _SLOW_MODULES = ("test_policy_fuzz", "test_soak", "test_crash", "test_isolation"
                  "test_differential", "test_backup", "test_start_anywhere", "test_cli",
                  "test_update_differential", "test_set_semantics", "test_entailment",
                  "test_sources", "test_ingest", "test_reference", "test_ice", "test_cbp",
-                 "test_usbp", "test_progress", "test_cli_bad_input")
+                 "test_usbp", "test_progress", "test_cli_bad_input", "test_peers")
 #: test functions measured at 0.5 s or more in the unit run (``--record-slow``), one
 #: ``path::function`` a line
 SLOW_LIST = Path(__file__).with_name("slow_tests.txt")
