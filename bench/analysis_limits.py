@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,11 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+from tests.peers import ServerProcess, free_port  # noqa: E402
+
 ARTICLE = ROOT.parent / "shared" / "seed" / "000_e1eaba6903481a9d.txt"
 CBP = ROOT.parent / "shared" / "data" / "cbp-nationwide-encounters-fy20-fy23-state.csv"
 OBS = "include=observations&limit=3"
@@ -55,25 +59,19 @@ def prepare(data: Path, env: dict[str, str]) -> None:
     (data / ".cbp-imported").touch()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(env: dict[str, str], port: int, timeout: float, log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
+def serve(env: dict[str, str], port: int, timeout: float, log: Path) -> ServerProcess:
+    server = ServerProcess(
+        "borderkg serve",
         [sys.executable, "-m", "server.cli", "serve", "--port", str(port), "--store", "disk",
          "--article", str(ARTICLE), "--analysis-timeout", str(timeout)],
-        env=env, cwd=ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True)
-    for _ in range(600):
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
-                return process
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"server did not start; see {log}")
+        log, cwd=ROOT, env=env, group=True)
+    try:
+        server.wait_http(f"http://127.0.0.1:{port}/healthz", params=None, timeout=120,
+                         request_timeout=1, interval=0.1)
+    except BaseException:
+        server.stop(grace=30)
+        raise
+    return server
 
 
 class Poller(threading.Thread):
@@ -122,7 +120,7 @@ def main() -> None:
     env["BORDERKG_DATA_DIR"] = str(args.data_dir)
     prepare(args.data_dir, env)
     port = free_port()
-    process = serve(env, port, args.timeout, args.data_dir / "bench-server.log")
+    server = serve(env, port, args.timeout, args.data_dir / "bench-server.log")
     base = f"http://127.0.0.1:{port}"
     try:
         print("| request | status | seconds | other client's longest wait (s) | answer |")
@@ -132,8 +130,7 @@ def main() -> None:
             print(f"| `{path}` | {status} | {took:.2f} | {waited:.3f} | {note[:90]} |",
                   flush=True)
     finally:
-        os.killpg(process.pid, 15)
-        process.wait(30)
+        server.stop(grace=30)
 
 
 if __name__ == "__main__":
