@@ -230,12 +230,6 @@ class Settings:
         0}``)."""
         return getattr(self, name, default) if name in BY_NAME else default
 
-    def __getitem__(self, name: str) -> Any:
-        """``settings["store"]``: read by name, as when settings were a mapping."""
-        if name not in BY_NAME:
-            raise KeyError(name)
-        return getattr(self, name)
-
     def public(self) -> dict[str, Any]:
         """Settings safe to show (secrets replaced by whether they are set)."""
         shown = {s.name: getattr(self, s.name) for s in SETTINGS}
