@@ -194,9 +194,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 #: fixtures that start processes (servers, browsers, peer stores), by a part of their name
 _PROCESS_FIXTURES = ("server", "endpoint", "browser", "driver", "remote", "proxied", "peer",
                      "virtuoso", "oxigraph", "chromium")
-#: a fixture whose own code starts a process, whatever its name (``live``, ``small``...)
+#: code that starts a process: a fixture's (whatever its name: ``live``, ``small``...) or
+#: the test function's own
 _STARTS_PROCESS = re.compile(r"\b(LiveServer|Popen|start_oxigraph|start_virtuoso|serve)\(|"
-                             r"\bsubprocess\.run\(|\bstart_server\b")
+                             r"\bsubprocess\.(run|call|check_call|check_output)\(|"
+                             r"\bstart_server\b")
 #: session fixtures that build the seed from the article, import CBP data or generate large
 #: graphs: seconds each, and every test that needs them (``seed_store``, ``app``, ``client``
 #: ...) loads their output again
@@ -228,8 +230,10 @@ def _function_id(item: pytest.Item) -> str:
     return item.nodeid.split("[", 1)[0]
 
 
-def _starts_process(fixturedef: Any, seen: dict[Any, bool]) -> bool:
-    func = getattr(fixturedef, "func", None)
+def _starts_process(holder: Any, seen: dict[Any, bool]) -> bool:
+    """Whether the code of ``holder`` (a fixture definition or a test function) starts a
+    process, by :data:`_STARTS_PROCESS`."""
+    func = getattr(holder, "func", holder)
     if func not in seen:
         try:
             seen[func] = bool(_STARTS_PROCESS.search(inspect.getsource(func)))
@@ -241,7 +245,8 @@ def _starts_process(fixturedef: Any, seen: dict[Any, bool]) -> bool:
 def slow_reason(item: pytest.Item, measured: frozenset[str],
                 seen: dict[Any, bool] | None = None) -> str | None:
     """Why ``item`` is slow (None: it is a unit test): a slow module, a fixture that starts a
-    process or builds data, a remote backend among its parameters, or its measured time."""
+    process or builds data, its own code starting a process, a remote backend among its
+    parameters, or its measured time."""
     seen = {} if seen is None else seen
     path = str(item.fspath)
     if Path(path).stem in _SLOW_MODULES or "/w3c/" in path:
@@ -255,6 +260,9 @@ def slow_reason(item: pytest.Item, measured: frozenset[str],
     for defs in (info.name2fixturedefs.values() if info else ()):
         if any(_starts_process(fixturedef, seen) for fixturedef in defs):
             return "process fixture"
+    function = getattr(item, "function", None)
+    if function is not None and _starts_process(function, seen):
+        return "process in the test"
     callspec = getattr(item, "callspec", None)
     if callspec and any(isinstance(value, str) and value.startswith("remote-")
                         for value in callspec.params.values()):
@@ -283,8 +291,9 @@ _DURATIONS: dict[str, float] = {}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    _DURATIONS[report.nodeid.split("[", 1)[0]] = \
-        _DURATIONS.get(report.nodeid.split("[", 1)[0], 0.0) + report.duration
+    """Each test function's time over its phases and parameters, for ``--record-slow``."""
+    function = report.nodeid.split("[", 1)[0]
+    _DURATIONS[function] = _DURATIONS.get(function, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
