@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.caching import EtagCache
-from graph.knowledge.build import ensure_seed
+from graph.knowledge.build import SeedState, ensure_seed
 from graph.sparql.admission import ClientGate, ClientLimiter, NetworkRouter
 from graph.sparql.cache import CachingExecutor
 from graph.sparql.executor import InProcessExecutor, SnapshotPoolExecutor
@@ -59,7 +59,7 @@ class Caches:
     #: projections by options (``graph.analysis.projection``)
     projections: EtagCache[Any]
     #: how much of the seed the store holds (pages ask on every render)
-    seed: EtagCache[Any]
+    seed: EtagCache[SeedState]
 
     @classmethod
     def for_store(cls, settings: Settings, store: Store,

@@ -32,6 +32,7 @@ from flask import (
 )
 from markupsafe import Markup, escape
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from graph import formats, namespace
 from graph.documents import charts, resources
@@ -129,27 +130,27 @@ def _layout_context() -> dict[str, Any]:
 
 
 # -- IRIs answer 303 -----------------------------------------------------------------------
-def _see_other(path: str) -> Any:
+def _see_other(path: str) -> WerkzeugResponse:
     response = redirect(public_root() + "doc/" + quote(path, safe="/:@-._~!$&'()*+,;="), 303)
     response.headers["Vary"] = "Accept"
     return response
 
 
 @bp.get("/id/<path:rest>")
-def thing(rest: str) -> Response:
+def thing(rest: str) -> WerkzeugResponse:
     """A thing's IRI: 303 See Other to the document describing it."""
     return _see_other("id/" + rest)
 
 
 @bp.get("/def")
 @bp.get("/def/<path:rest>")
-def term(rest: str | None = None) -> Response:
+def term(rest: str | None = None) -> WerkzeugResponse:
     """The ontology and its terms: 303 to their documents."""
     return _see_other("def" + (f"/{rest}" if rest else ""))
 
 
 @bp.get("/graph/<path:rest>")
-def named_graph(rest: str) -> Response:
+def named_graph(rest: str) -> WerkzeugResponse:
     """A named graph's IRI: 303 to the document describing the graph."""
     return _see_other("graph/" + rest)
 

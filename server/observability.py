@@ -100,7 +100,8 @@ class _QuadCount:
 
 
 def metrics() -> Metrics:
-    return current_app.extensions["borderkg.metrics"]
+    collectors: Metrics = current_app.extensions["borderkg.metrics"]  # Flask's hold Any
+    return collectors
 
 
 def count_timeout() -> None:

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 from pyoxigraph import Literal, NamedNode
@@ -46,6 +46,8 @@ from graph.store.base import Store
 from . import vocab as v
 
 __all__ = ["Edge", "Projection", "ProjectionOptions", "Sentence", "project", "select_graphs"]
+
+T = TypeVar("T")
 
 GRAPH_CHOICES = ("article", "background", "all")
 INCLUDE_CHOICES = ("time", "documents", "sentences", "observations", "schema")
@@ -172,11 +174,12 @@ class Projection:
             self._views["directed"] = g
         return self._views["directed"]
 
-    def cached(self, name: str, build: Any) -> Any:
+    def cached(self, name: str, build: Callable[[], T]) -> T:
         """A derived structure (an igraph copy, a score table) built once per projection."""
         if name not in self._views:
             self._views[name] = build()
-        return self._views[name]
+        built: T = self._views[name]  # what ``build`` made for this name
+        return built
 
     def edge(self, s: str, p: str, o: str) -> Edge:
         data = self.graph.edges[s, o, p]
@@ -327,13 +330,13 @@ def _superclasses(store: Store) -> dict[str, set[str]]:
                 closure[cls] |= up(parent)
         return closure[cls]
 
-    return _Closure(up)  # type: ignore[return-value]
+    return _Closure(up)
 
 
-class _Closure(dict):  # type: ignore[type-arg]
+class _Closure(dict[str, set[str]]):
     """Lazy superclass closure: computed for the classes actually met."""
 
-    def __init__(self, up: Any) -> None:
+    def __init__(self, up: Callable[[str], set[str]]) -> None:
         super().__init__()
         self.up = up
 

@@ -82,7 +82,7 @@ class Result:
 def tolerance_for(value: int) -> float:
     """Half a unit of the last significant digit: trailing zeros are read as rounding."""
     zeros = len(str(abs(value))) - len(str(abs(value)).rstrip("0")) if value else 0
-    return 0.5 * 10 ** zeros
+    return 0.5 * float(10 ** zeros)  # int ** int is typed Any: a negative power is a float
 
 
 def claims(store: Store) -> list[Result]:

@@ -22,7 +22,7 @@ from typing import Any
 from graph.caching import EtagCache
 from graph.store.base import Store
 
-from .executor import ExecutedQuery, QueryRequest
+from .executor import ExecutedQuery, Executor, QueryRequest
 
 #: most bytes of one answer's body kept
 MAX_ENTRY_BYTES = 1 << 20
@@ -85,7 +85,7 @@ class CachingExecutor:
     service holds it as ``caches.results``.
     """
 
-    def __init__(self, inner: Any, store: Store, entries: int = 256,
+    def __init__(self, inner: Executor, store: Store, entries: int = 256,
                  max_entry_bytes: int = MAX_ENTRY_BYTES,
                  cache: EtagCache[CachedResult] | None = None) -> None:
         self.inner, self.store = inner, store
