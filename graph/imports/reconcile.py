@@ -40,8 +40,7 @@ XSD = namespace.PREFIXES["xsd"]
 GRAPH = ids.graph("reconciliation")
 STATUS = ids.ID + "concept/reconciliation-status/"
 ARTICLE_GRAPHS = ids.GRAPH + "article/"
-#: agencies whose figures are CBP-wide counts, and those that are one CBP component
-ALL_COMPONENTS = {ids.thing("org", "dhs"), ids.thing("org", "cbp")}
+#: agencies whose figures are one CBP component; any other agency's (DHS, CBP) are CBP-wide
 COMPONENT_OF = {ids.thing("org", "usbp"): ids.thing("org", "usbp"),
                 ids.thing("org", "ofo"): ids.thing("org", "ofo")}
 _FY = re.compile(r"fy(\d{4})$")
