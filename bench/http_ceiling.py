@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +37,11 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+from tests.peers import BIN, ServerProcess, free_port, start_oxigraph  # noqa: E402
+
 WRK_SCRIPT = ROOT / "bench" / "wrk_paths.lua"
 RESULTS = ROOT / "bench" / "results" / "http-ceiling.md"
 EX = "http://example.org/ceiling/"
@@ -57,12 +60,6 @@ app = Flask(__name__)
 def sparql():
     return {EMPTY!r}, 200, {{"content-type": "{JSON}"}}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_data(path: Path, subjects: int) -> None:
@@ -92,33 +89,24 @@ class Server:
 
     def __init__(self, name: str, work: Path) -> None:
         self.name, self.work, self.port = name, work, free_port()
-        self.process: subprocess.Popen[bytes] | None = None
+        self.server: ServerProcess | None = None
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log(self) -> Path:
+        return self.work / f"{self.name}.log"
+
     def spawn(self, args: list[str], cwd: Path | None = None,
               env: dict[str, str] | None = None) -> None:
-        log = (self.work / f"{self.name}.log").open("wb")
-        self.process = subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **(env or {})},
-                                        start_new_session=True)
+        self.server = ServerProcess(self.name, args, self.log, cwd=cwd,
+                                    env={**os.environ, **(env or {})}, group=True)
 
     def wait(self, ready: Callable[[], bool], timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                log = (self.work / f"{self.name}.log").read_text(errors="replace")
-                raise RuntimeError(f"{self.name} exited:\n{log[-3000:]}")
-            try:
-                if ready():
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.name} did not answer within {timeout} s")
+        assert self.server is not None
+        self.server.wait_until(ready, timeout=timeout, interval=0.2)
 
     def answers(self) -> bool:
         probe = f"SELECT ?o WHERE {{ <{EX}s0> <{EX}name> ?o }}"
@@ -128,13 +116,8 @@ class Server:
         return reply.status_code == 200
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
-                self.process.wait()
+        if self.server is not None:
+            self.server.stop(grace=20)
 
 
 def start(name: str, work: Path, data: Path) -> Server:
@@ -147,7 +130,8 @@ def start(name: str, work: Path, data: Path) -> Server:
         (work / "flask_noop.py").write_text(FLASK_NOOP)
         server.spawn([*granian, "--interface", "wsgi", "flask_noop:app"], cwd=work)
     elif name == "oxigraph":
-        server.spawn([str(BIN / "oxigraph"), "serve", "--bind", f"127.0.0.1:{server.port}"])
+        server.server = start_oxigraph(server.log, port=server.port, name=name,
+                                       wait=False).server
         server.wait(lambda: requests.get(server.base + "/query", params={"query": "ASK{}"},
                                          timeout=5).ok)
         with data.open("rb") as body:

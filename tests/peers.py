@@ -21,7 +21,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,27 +72,34 @@ class ServerProcess:
         except OSError:
             return ""
 
-    def wait_http(self, url: str, *, params: Mapping[str, str] | None = ASK,
-                  headers: Mapping[str, str] | None = None, timeout: float = 90,
-                  request_timeout: float = 2, interval: float = 0.2) -> float:
-        """Seconds until ``GET url`` answers 200; :class:`PeerError` with the log's tail
-        when the process exits first or ``timeout`` passes (the process is left running:
-        the caller stops it)."""
+    def wait_until(self, ready: Callable[[], bool], *, timeout: float = 90,
+                   interval: float = 0.2, what: str = "answer") -> float:
+        """Seconds until ``ready()`` is true (a :class:`requests.RequestException` counts as
+        not yet); :class:`PeerError` with the log's tail when the process exits first or
+        ``timeout`` passes (the process is left running: the caller stops it)."""
         started, deadline = time.perf_counter(), time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.running():
                 raise PeerError(f"{self.name} exited with status {self.process.returncode}: "
                                 f"{self.log_tail()}")
             try:
-                answer = requests.get(url, params=params, headers=headers,
-                                      timeout=request_timeout)
-                if answer.status_code == 200:
+                if ready():
                     return time.perf_counter() - started
             except requests.RequestException:
                 pass
             time.sleep(interval)
-        raise PeerError(f"{self.name} did not answer {url} within {timeout} s: "
-                        f"{self.log_tail()}")
+        raise PeerError(f"{self.name} did not {what} within {timeout} s: {self.log_tail()}")
+
+    def wait_http(self, url: str, *, params: Mapping[str, str] | None = ASK,
+                  headers: Mapping[str, str] | None = None, timeout: float = 90,
+                  request_timeout: float = 2, interval: float = 0.2) -> float:
+        """Seconds until ``GET url`` answers 200 (see :meth:`wait_until`)."""
+        def answers() -> bool:
+            return requests.get(url, params=params, headers=headers,
+                                timeout=request_timeout).status_code == 200
+
+        return self.wait_until(answers, timeout=timeout, interval=interval,
+                               what=f"answer {url}")
 
     def stop(self, sig: int = signal.SIGTERM, grace: float = 20) -> None:
         """Signal the server (its group with ``group``), wait ``grace`` seconds, then kill."""
