@@ -8,9 +8,10 @@
 * :func:`start_virtuoso` — Virtuoso Open Source (``virtuoso-t`` with a temporary ini, Debian
   ``virtuoso-opensource-7-bin``) on free SQL and HTTP ports, with :meth:`Virtuoso.isql`.
 
-The test fixtures (``tests/stores``, ``tests/w3c``, ``tests/linked_data``) and the benchmark's
-peers (``bench/peers.py``) all start their servers through these; the benchmark puts the
-repository root on ``sys.path`` and imports ``tests.peers``.
+The test fixtures (``LiveServer``, ``tests/stores``, ``tests/w3c``, ``tests/linked_data``)
+and the benchmarks (``bench/peers.py``, ``mirror_bench``, ``engine_bench``, ``http_ceiling``,
+``analysis_limits``) all start their servers through these; a benchmark puts the repository
+root on ``sys.path`` and imports ``tests.peers``.
 """
 from __future__ import annotations
 
