@@ -27,7 +27,6 @@ import hashlib
 import logging
 import os
 import threading
-import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -125,7 +124,6 @@ class CubeIndex:
     citizenship_labels: dict[int, Any] = field(default_factory=dict)
     meets: dict[int, set[int]] = field(default_factory=dict)
     meets_usable: bool = True
-    build_seconds: float = 0.0
 
     def __len__(self) -> int:
         return len(self.counts)
@@ -139,7 +137,6 @@ class CubeIndex:
 
     @classmethod
     def build(cls, store: Store) -> CubeIndex:
-        started = time.perf_counter()
         index = cls(etag=store.etag)
         codes, terms = index.codes, index.terms
 
@@ -183,7 +180,6 @@ class CubeIndex:
                 continue
             kept.append(tuple(values))
         if not index.usable:
-            index.build_seconds = time.perf_counter() - started
             return index
         size = len(kept)
         for position, name in enumerate(COLUMNS.values()):
@@ -216,7 +212,6 @@ class CubeIndex:
                 index.meets_usable = False
             index.meets[codes[subject]] = {code_of(t) for t in targets
                                            if isinstance(t, NamedNode)}
-        index.build_seconds = time.perf_counter() - started
         return index
 
     def _decline(self, reason: str) -> None:
