@@ -1,13 +1,14 @@
 """The Data Cube side index (``graph.sparql.cube_index``) against SPARQL, per claimed named query.
 
 For each data set — the seed plus the real CBP table by state, imported; the synthetic 1 M
-quad set ``bench/work/synth-1m-s7.nq`` when it exists (``bench/generate.py 1m``) — in an
+quad sets ``bench/work/synth-1m-s7.nq`` and ``synth-10m-s7.nq`` when they exist
+(``bench/generate.py 1m``, ``bench/generate.py 10m``) — in an
 in-memory store: the index build time (median of ``--builds``), then for each claimed
 named query p50/p90 over ``--repeats`` runs of the SPARQL query (every row read) and of
 the index's answer (every row read), both with the same parameters and paging. Each index
 answer is checked equal to the SPARQL one before it is timed.
 
-    .venv/bin/python bench/cube_index_bench.py [--repeats 15] [--builds 3] [--sizes cbp,1m]
+    .venv/bin/python bench/cube_index_bench.py [--repeats 15] [--builds 3] [--sizes cbp,1m,10m]
 """
 from __future__ import annotations
 
@@ -31,10 +32,14 @@ from graph.sparql.named_queries import prepare  # noqa: E402
 from graph.store.base import solutions  # noqa: E402
 from graph.store.oxigraph import OxigraphStore  # noqa: E402
 
-SHARED = Path("/work/shared")
+SHARED = HERE.parent.parent / "shared"
 CBP = SHARED / "data" / "cbp-nationwide-encounters-fy20-fy23-state.csv"
 ARTICLE = SHARED / "seed" / "000_e1eaba6903481a9d.txt"
-SYNTH = HERE / "work" / "synth-1m-s7.nq"
+
+
+def synth_path(size: str) -> Path:
+    """The synthetic set of ``size`` (``1m``, ``10m``) written by ``bench/generate.py``."""
+    return HERE / "work" / f"synth-{size}-s7.nq"
 LIMIT = 100
 
 
@@ -48,11 +53,11 @@ def cbp_store() -> tuple[OxigraphStore, dict[str, dict[str, str]]]:
     return store, {name: {} for name in cube_index.CLAIMED}  # the queries' defaults
 
 
-def synth_store() -> tuple[OxigraphStore, dict[str, dict[str, str]]]:
+def synth_store(path: Path) -> tuple[OxigraphStore, dict[str, dict[str, str]]]:
     store = OxigraphStore(None)
-    with open(SYNTH, "rb") as handle:
+    with open(path, "rb") as handle:
         store.load(handle, RdfFormat.N_QUADS)
-    manifest = json.loads(SYNTH.with_suffix(".json").read_text())
+    manifest = json.loads(path.with_suffix(".json").read_text())
     citizenship = f"<{manifest['citizenships'][0]}>"
     year = manifest["fiscal_years"][1]
     months = manifest["months"]
@@ -136,13 +141,17 @@ def main() -> None:
         out += bench("seed + real CBP table by state (defaults of each query)", store, params,
                      args.repeats, args.builds)
         del store
-    if "1m" in sizes:
-        if SYNTH.exists():
-            store, params = synth_store()
-            out += bench(f"synthetic {SYNTH.name} (manifest's top citizenship, a fiscal "
-                         "year and two months)", store, params, args.repeats, args.builds)
-        else:
-            out.append(f"{SYNTH} not found: `bench/generate.py 1m` makes it.")
+    for size in (s for s in sizes if s != "cbp"):
+        path = synth_path(size)
+        if not path.exists():
+            out.append(f"{path} not found: `bench/generate.py {size}` makes it.")
+            continue
+        started = time.perf_counter()
+        store, params = synth_store(path)
+        print(f"{path.name} loaded in {time.perf_counter() - started:.0f} s", flush=True)
+        out += bench(f"synthetic {path.name} (manifest's top citizenship, a fiscal "
+                     "year and two months)", store, params, args.repeats, args.builds)
+        del store
     print("\n".join(out))
 
 
