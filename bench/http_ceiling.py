@@ -223,7 +223,7 @@ def main() -> None:
         f"Data: {args.subjects:,} subjects, {4 * args.subjects:,} triples. wrk with 2 threads "
         "and 4 connections over distinct point lookups; medians of "
         f"{args.repeats} repeats, cells interleaved and rotated.",
-        f"Machine: {platform.python_version()} on {os.cpu_count()} shared cores, "
+        f"Machine: Python {platform.python_version()} on {os.cpu_count()} shared cores, "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
         f"{os.getloadavg()[0]:.1f}.",
         "",
