@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graph.caching import EtagCache
 from graph.knowledge.build import SeedState, ensure_seed
@@ -27,6 +27,9 @@ from graph.store.remote import RemoteStore
 
 from .errors import BorderKGError, ConfigError
 from .settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the index module loads numpy: only queries that use it need it
+    from graph.sparql.cube_index import CubeIndex
 
 log = logging.getLogger("borderkg")
 
@@ -60,6 +63,9 @@ class Caches:
     projections: EtagCache[Any]
     #: how much of the seed the store holds (pages ask on every render)
     seed: EtagCache[SeedState]
+    #: the observations' columnar index behind the named Data Cube queries
+    #: (``graph.sparql.cube_index``): one, for the store's current version
+    observations: EtagCache[CubeIndex]
 
     @classmethod
     def for_store(cls, settings: Settings, store: Store,
@@ -72,12 +78,13 @@ class Caches:
                                             max_bytes=RESPONSE_TOTAL_BYTES,
                                             max_entry_bytes=RESPONSE_ENTRY_BYTES)
         return cls(results, responses, EtagCache.for_store(store, DESCRIPTION_ENTRIES),
-                   EtagCache.for_store(store, PROJECTION_ENTRIES), EtagCache.for_store(store, 1))
+                   EtagCache.for_store(store, PROJECTION_ENTRIES), EtagCache.for_store(store, 1),
+                   EtagCache.for_store(store, 1))
 
     def clear(self) -> None:
         """Forget every entry of every cache."""
         for cache in (self.results, self.responses, self.descriptions, self.projections,
-                      self.seed):
+                      self.seed, self.observations):
             if cache is not None:
                 cache.clear()
 

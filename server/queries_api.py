@@ -101,7 +101,7 @@ def _from_index(svc: Any, query: NamedQuery, request_: QueryRequest, limit: int 
         return None
     paging = check_paging(limit, offset, svc.settings.max_rows)
     solutions = cube_index.answer(svc.store, query, request_.substitutions or {}, *paging,
-                                  wait=False)
+                                  wait=False, cache=svc.caches.observations)
     if solutions is None:
         return None
     executed = materialise(solutions, request_, Deadline(request_.timeout))

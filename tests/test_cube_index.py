@@ -9,6 +9,7 @@ import dataclasses
 import io
 import json
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from pyoxigraph import RdfFormat
 
+from graph.caching import EtagCache
 from graph.sparql import cube_index
 from graph.sparql.named_queries import prepare, run_named
 from graph.store.base import solutions
@@ -27,6 +29,17 @@ BKG = "https://w3id.org/borderkg/def/"
 ID = "https://w3id.org/borderkg/id/"
 STATE = f"<{ID}dataset/cbp-nationwide-encounters-state>"
 CHN = f"<{ID}country/CHN>"
+
+#: each test store's index cache, as a service holds one for its store
+_CACHES: weakref.WeakKeyDictionary[OxigraphStore, EtagCache[cube_index.CubeIndex]] = \
+    weakref.WeakKeyDictionary()
+
+
+def cache_of(store: OxigraphStore) -> EtagCache[cube_index.CubeIndex]:
+    """The index cache of ``store`` (made on first use)."""
+    if store not in _CACHES:
+        _CACHES[store] = EtagCache.for_store(store, 1)
+    return _CACHES[store]
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +82,8 @@ def both(store: OxigraphStore, name: str, params: dict[str, str], limit: int = 1
          offset: int = 0) -> tuple[Any, Any]:
     """(the index's table or None, the SPARQL table) of one named-query call."""
     query, text, substitutions = prepare(name, params, limit, offset)
-    fast = cube_index.answer(store, query, substitutions, limit, offset)
+    fast = cube_index.answer(store, query, substitutions, limit, offset,
+                             cache=cache_of(store))
     return (None if fast is None else table(fast),
             table(store.query(text, substitutions=substitutions)))
 
@@ -135,7 +149,7 @@ def calls(store: OxigraphStore) -> Iterator[tuple[str, dict[str, str], int, int]
 
 
 def test_index_is_usable_on_the_real_table(cube_store: OxigraphStore) -> None:
-    index = cube_index.index_for(cube_store)
+    index = cube_index.index_for(cube_store, cache_of(cube_store))
     assert index is not None and index.usable, index and index.reason
     assert len(index) >= 42_532  # every CBP row, plus the article's figures
 
@@ -159,15 +173,17 @@ def test_every_claimed_answer_equals_the_sparql_answer(cube_store: OxigraphStore
 
 def test_run_named_uses_the_index(cube_store: OxigraphStore) -> None:
     query, text, substitutions = prepare("top-citizenships", {}, 10, 0)
-    rows = list(solutions(run_named(cube_store, "top-citizenships", limit=10)))
-    assert cube_index.answer(cube_store, query, substitutions, 10, 0) is not None
+    rows = list(solutions(run_named(cube_store, "top-citizenships", limit=10,
+                                    cache=cache_of(cube_store))))
+    assert cube_index.answer(cube_store, query, substitutions, 10, 0,
+                             cache=cache_of(cube_store)) is not None
     assert [str(r["citizenship"]) for r in rows] == [
         str(r["citizenship"])
         for r in solutions(cube_store.query(text, substitutions=substitutions))]
 
 
 def test_a_write_rebuilds_the_index(fresh_store: OxigraphStore) -> None:
-    before = cube_index.index_for(fresh_store)
+    before = cube_index.index_for(fresh_store, cache_of(fresh_store))
     name, params = "encounters-by-fiscal-year", {"citizenship": CHN}
     first, oracle = both(fresh_store, name, params)
     assert first == oracle and first is not None
@@ -182,7 +198,7 @@ def test_a_write_rebuilds_the_index(fresh_store: OxigraphStore) -> None:
             bkg:encounterCount 1000000 }} }}""")
     added, oracle = both(fresh_store, name, params)
     assert added == oracle and added != first
-    after = cube_index.index_for(fresh_store)
+    after = cube_index.index_for(fresh_store, cache_of(fresh_store))
     assert after is not before and after is not None and after.etag == fresh_store.etag
     # delete every observation of fiscal year 2022 for China: its row disappears
     fresh_store.update(f"""
@@ -198,24 +214,49 @@ def test_a_write_rebuilds_the_index(fresh_store: OxigraphStore) -> None:
 
 def test_unclaimed_queries_and_parameters_fall_back(cube_store: OxigraphStore) -> None:
     query, _, substitutions = prepare("graphs-overview", {}, 10, 0)
-    assert cube_index.answer(cube_store, query, substitutions, 10, 0) is None
+    assert cube_index.answer(cube_store, query, substitutions, 10, 0,
+                             cache=cache_of(cube_store)) is None
     # a required-by-the-index parameter left unbound changes what the query means
     fast, oracle = both(cube_store, "encounters-by-fiscal-year", {"citizenship": ""})
     assert fast is None and oracle[1]
     named = table(run_named(cube_store, "encounters-by-fiscal-year", {"citizenship": ""},
-                            limit=100_000))
+                            limit=100_000, cache=cache_of(cube_store)))
     assert named == oracle
     # a query whose text is not the one the index was written for
     query, text, substitutions = prepare("monthly-encounters", {}, 10, 0)
     edited = dataclasses.replace(query, text=query.text + "\n# edited\n")
-    assert cube_index.answer(cube_store, edited, substitutions, 10, 0) is None
+    assert cube_index.answer(cube_store, edited, substitutions, 10, 0,
+                             cache=cache_of(cube_store)) is None
 
 
 def test_turned_off_by_the_environment(cube_store: OxigraphStore,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BORDERKG_CUBE_INDEX", "0")
     query, _, substitutions = prepare("monthly-encounters", {}, 10, 0)
-    assert cube_index.answer(cube_store, query, substitutions, 10, 0) is None
+    assert cube_index.answer(cube_store, query, substitutions, 10, 0,
+                             cache=cache_of(cube_store)) is None
+
+
+def test_the_cache_keeps_the_index_until_a_write(fresh_store: OxigraphStore) -> None:
+    """Without a cache every call builds an index; with one, the index of the store's
+    version is kept, and a write leaves nothing behind that could be served after it."""
+    assert cube_index.index_for(fresh_store) is not cube_index.index_for(fresh_store)
+    cache = EtagCache.for_store(fresh_store, 1)
+    first = cube_index.index_for(fresh_store, cache)
+    assert first is not None and cube_index.index_for(fresh_store, cache) is first
+    assert cache.get(cube_index.INDEX_KEY) is first
+    fresh_store.update(f"INSERT DATA {{ GRAPH <{ID}graph/test-extra> {{ <{ID}x> <{ID}y> 1 }} }}")
+    assert cache.get(cube_index.INDEX_KEY) is None
+    second = cube_index.index_for(fresh_store, cache)
+    assert second is not None and second is not first and second.etag == fresh_store.etag
+    # a request thread does not build: it starts one background build and gets None
+    fresh_store.update(f"INSERT DATA {{ GRAPH <{ID}graph/test-extra> {{ <{ID}x> <{ID}y> 2 }} }}")
+    assert cube_index.index_for(fresh_store, cache, wait=False) is None
+    deadline = time.monotonic() + 120
+    while cache.get(cube_index.INDEX_KEY) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    built = cache.get(cube_index.INDEX_KEY)
+    assert built is not None and built.etag == fresh_store.etag
 
 
 def test_irregular_observations_make_the_index_decline(fresh_store: OxigraphStore) -> None:
@@ -225,12 +266,12 @@ def test_irregular_observations_make_the_index_decline(fresh_store: OxigraphStor
         f"<{ID}time/fy2023> }} LIMIT 1"))))["o"]
     fresh_store.update(f"INSERT DATA {{ GRAPH <{ID}graph/test-extra> {{ {observation} "
                        f"<{BKG}encounterCount> 123456 }} }}")
-    index = cube_index.index_for(fresh_store)
+    index = cube_index.index_for(fresh_store, cache_of(fresh_store))
     assert index is not None and not index.usable
     fast, oracle = both(fresh_store, "encounters-by-fiscal-year", {"citizenship": CHN})
     assert fast is None
     assert table(run_named(fresh_store, "encounters-by-fiscal-year", {"citizenship": CHN},
-                           limit=100_000)) == oracle
+                           limit=100_000, cache=cache_of(fresh_store))) == oracle
 
 
 def test_the_http_route_answers_from_the_index_once_it_is_built(tmp_path: Path) -> None:

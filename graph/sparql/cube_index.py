@@ -35,6 +35,7 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, QuerySolutions
 from pyoxigraph import Store as _Engine
 
+from graph.caching import EtagCache
 from graph.namespace import bkg
 from graph.store.base import Store, solutions
 from queries import NamedQuery
@@ -127,6 +128,11 @@ class CubeIndex:
 
     def __len__(self) -> int:
         return len(self.counts)
+
+    @property
+    def nbytes(self) -> int:
+        """What the columns hold (the terms and labels come on top: a few per value)."""
+        return int(self.counts.nbytes + sum(column.nbytes for column in self.columns.values()))
 
     def code(self, term: Any) -> int:
         """The code of ``term`` (-2 when no observation names it: matches nothing)."""
@@ -399,48 +405,54 @@ HANDLERS: dict[str, Handler] = {
 
 
 # -- the index of each store ---------------------------------------------------------------
-_indexes: weakref.WeakKeyDictionary[Store, CubeIndex] = weakref.WeakKeyDictionary()
+#: where an index is kept in its cache (one per store: the cache is the store's)
+INDEX_KEY = "observations"
 _lock = threading.Lock()
+#: caches whose index is being built by a background thread (at most one build each)
+_building: weakref.WeakSet[EtagCache[CubeIndex]] = weakref.WeakSet()
 
 
-_building: weakref.WeakSet[Store] = weakref.WeakSet()
+def index_for(store: Store, cache: EtagCache[CubeIndex] | None = None,
+              wait: bool = True) -> CubeIndex | None:
+    """The index of ``store``'s current version; ``None`` when a write arrived while it
+    was being built (then SPARQL answers).
 
-
-def index_for(store: Store, wait: bool = True) -> CubeIndex | None:
-    """The index of ``store``'s current version, built if the store changed since the last
-    one; ``None`` when a write arrived while it was being built (then SPARQL answers).
-
-    With ``wait=False`` (a request thread) a stale index is not built by the caller: one
-    background thread builds it while SPARQL answers, so no request waits for a build."""
-    if not wait:
-        index = _indexes.get(store)
-        if index is not None and index.etag == store.etag:
+    ``cache`` (the service's, over ``store``'s etag) keeps it between calls; without one
+    every call builds a new index. With ``wait=False`` (a request thread) a stale index is
+    not built by the caller: one background thread builds it into ``cache`` while SPARQL
+    answers, so no request waits for a build."""
+    if cache is not None:
+        index = cache.get(INDEX_KEY)
+        if index is not None:
             return index
-        with _lock:
-            if store not in _building:
-                _building.add(store)
-                threading.Thread(target=_build_in_background, args=(store,), daemon=True,
-                                 name="borderkg-cube-index").start()
-        return None
+        if not wait:
+            with _lock:
+                if cache not in _building:
+                    _building.add(cache)
+                    threading.Thread(target=_build_in_background, args=(store, cache),
+                                     daemon=True, name="borderkg-cube-index").start()
+            return None
     with _lock:
-        index = _indexes.get(store)
-        if index is not None and index.etag == store.etag:
-            return index
-        index = CubeIndex.build(store)
+        if cache is not None:
+            index = cache.get(INDEX_KEY)
+            if index is not None:
+                return index
+        index = CubeIndex.build(store)  # reads the etag before its SELECT
         if index.etag != store.etag:
             return None
-        _indexes[store] = index
+        if cache is not None:
+            cache.put(INDEX_KEY, index, index.etag, size=index.nbytes)
         return index
 
 
-def _build_in_background(store: Store) -> None:
+def _build_in_background(store: Store, cache: EtagCache[CubeIndex]) -> None:
     try:
-        index_for(store)
+        index_for(store, cache)
     except Exception:  # SPARQL keeps answering; the next request retries
         log.exception("the observations' index could not be built")
     finally:
         with _lock:
-            _building.discard(store)
+            _building.discard(cache)
 
 
 def _sparql_term(term: Any) -> str:
@@ -458,13 +470,15 @@ def _solutions(answer: Answer, limit: int, offset: int) -> QuerySolutions:
 
 
 def answer(store: Store, query: NamedQuery, substitutions: Mapping[Any, Any], limit: int,
-           offset: int, wait: bool = True) -> QuerySolutions | None:
+           offset: int, wait: bool = True,
+           cache: EtagCache[CubeIndex] | None = None) -> QuerySolutions | None:
     """The solutions of the named ``query`` from the index, or ``None`` when it cannot give
-    exactly the SPARQL answer (then the caller runs the query); ``wait`` as ``index_for``."""
+    exactly the SPARQL answer (then the caller runs the query); ``wait`` and ``cache`` as
+    ``index_for``."""
     handler = HANDLERS.get(query.name)
     if handler is None or not enabled() or CLAIMED.get(query.name) != text_hash(query.text):
         return None
-    index = index_for(store, wait)
+    index = index_for(store, cache, wait)
     if index is None or not index.usable:
         return None
     bound = {getattr(k, "value", str(k)): v for k, v in substitutions.items()}

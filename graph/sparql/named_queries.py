@@ -13,13 +13,17 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyoxigraph import Literal, NamedNode, Variable
 
+from graph.caching import EtagCache
 from graph.errors import BadParameter, NotFound
 from graph.store.base import QueryResult, Store
 from queries import NamedQuery, Param, load_query
+
+if TYPE_CHECKING:  # the index module loads numpy: imported when a query first needs it
+    from .cube_index import CubeIndex
 
 __all__ = ["DEFAULT_LIMIT", "bind_params", "get_query", "paged_text", "prepare", "run_named",
            "to_term"]
@@ -158,8 +162,10 @@ def prepare(name: str, values: Mapping[str, str], limit: int | None = None,
 
 
 def run_named(store: Store, name: str, params: Mapping[str, str] | None = None,
-              limit: int | None = None, offset: int | None = None) -> QueryResult:
-    """Evaluate the named query ``name`` on ``store`` with ``params`` bound.
+              limit: int | None = None, offset: int | None = None,
+              cache: EtagCache[CubeIndex] | None = None) -> QueryResult:
+    """Evaluate the named query ``name`` on ``store`` with ``params`` bound; ``cache``
+    keeps the observations' index between calls (``graph.sparql.cube_index.index_for``).
 
     >>> from graph.store.oxigraph import OxigraphStore
     >>> [row["triples"].value for row in run_named(OxigraphStore(None), "graphs-overview")]
@@ -171,7 +177,7 @@ def run_named(store: Store, name: str, params: Mapping[str, str] | None = None,
     from .cube_index import answer
 
     paging = check_paging(limit, offset, 100_000)
-    fast = answer(store, query, substitutions, *paging)
+    fast = answer(store, query, substitutions, *paging, cache=cache)
     if fast is not None:
         return fast
     return store.query(text, substitutions=substitutions)
