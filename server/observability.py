@@ -37,6 +37,7 @@ from prometheus_client import (
 from werkzeug.exceptions import MethodNotAllowed as WerkzeugMethodNotAllowed
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from graph.caching import EtagCache
 from graph.errors import MethodNotAllowed, PayloadTooLarge
 
 from . import auth
@@ -91,12 +92,11 @@ class _QuadCount:
     """The store's size, recounted only after writes (counting is a full scan)."""
 
     def __init__(self, store: Any) -> None:
-        self.store, self.etag, self.value = store, None, 0.0
+        self.store = store
+        self.cache: EtagCache[float] = EtagCache.for_store(store, 1)
 
     def __call__(self) -> float:
-        if self.etag != self.store.etag:
-            self.etag, self.value = self.store.etag, float(self.store.count())
-        return self.value
+        return self.cache.get_or_build("quads", lambda: float(self.store.count()))
 
 
 def metrics() -> Metrics:
