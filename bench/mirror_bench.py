@@ -177,6 +177,9 @@ def run_size(label: str, args: argparse.Namespace) -> dict[str, Any]:
                              timeout=300).raise_for_status()
                 info["startups"] = [{"first_answer": peer.total_seconds
                                      + time.perf_counter() - began, "ready": float("nan")}]
+            elif not hasattr(peer, "restart"):  # Virtuoso: its first start, load excluded
+                info["startups"] = [{"first_answer": peer.startup_seconds,
+                                     "ready": float("nan")}]
             else:
                 info["startups"] = [timed_start(peer, _query(next(probes).path))
                                     for _ in range(args.startups)]
