@@ -16,19 +16,19 @@ from typing import Any
 from pyoxigraph import Literal, NamedNode, Triple, Variable
 
 from graph import ids
-from graph.namespace import bkg
+from graph.namespace import PREFIXES, bkg
 from graph.store.base import Store, solutions
 
 __all__ = ["ClaimSource", "Description", "Series", "Term", "describe", "labels", "series",
            "term_facts", "vocabulary"]
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-PROV = "http://www.w3.org/ns/prov#"
-DCTERMS = "http://purl.org/dc/terms/"
-SCHEMA = "https://schema.org/"
+RDF = PREFIXES["rdf"]
+RDFS = PREFIXES["rdfs"]
+OWL = PREFIXES["owl"]
+SKOS = PREFIXES["skos"]
+PROV = PREFIXES["prov"]
+DCTERMS = PREFIXES["dcterms"]
+SCHEMA = PREFIXES["schema"]
 BKG = ids.DEF
 LABELS = (RDFS + "label", SKOS + "prefLabel", SCHEMA + "name", SKOS + "altLabel")
 #: the concepts of ``bkg:support`` (stated, inferred, editorial)

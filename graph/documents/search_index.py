@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from pyoxigraph import NamedNode
 
-from graph.namespace import bkg
+from graph.namespace import PREFIXES, bkg
 from graph.store.base import Store, solutions
 
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDFS = PREFIXES["rdfs"]
+SKOS = PREFIXES["skos"]
 SENTENCE_TEXT = bkg.text
 SENTENCE = bkg.Sentence
 #: property -> kind of text it holds; kinds rank in this order (labels first)

@@ -37,20 +37,20 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from graph import ids
 from graph.errors import BadRequest, NotFound
-from graph.namespace import bkg
+from graph.namespace import PREFIXES, bkg
 from graph.store.base import Store
 from graph.store.loading import CountingReader
 from graph.store.oxigraph import OxigraphStore
 
-QB = "http://purl.org/linked-data/cube#"
-SDMX_DIMENSION = "http://purl.org/linked-data/sdmx/2009/dimension#"
-PROV = "http://www.w3.org/ns/prov#"
+QB = PREFIXES["qb"]
+SDMX_DIMENSION = PREFIXES["sdmx-dimension"]
+PROV = PREFIXES["prov"]
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 RDFS_LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
-SKOS = "http://www.w3.org/2004/02/skos/core#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-DCTERMS = "http://purl.org/dc/terms/"
-VOID = "http://rdfs.org/ns/void#"
+SKOS = PREFIXES["skos"]
+XSD = PREFIXES["xsd"]
+DCTERMS = PREFIXES["dcterms"]
+VOID = PREFIXES["void"]
 DCAT = "http://www.w3.org/ns/dcat#"
 SCHEMA = "http://schema.org/"
 BKG = ids.DEF

@@ -39,6 +39,7 @@ from rdflib.term import Node
 
 from graph import ids
 from graph.errors import BadParameter, NotFound
+from graph.namespace import PREFIXES
 from graph.store.base import Store, solutions
 
 Profile = Literal["rdfs", "owl-rl"]
@@ -56,12 +57,12 @@ STATISTICS_GRAPHS = (ids.graph("cbp-encounters"), ids.graph("usbp-monthly"),
 #: input: 6,000 triples (the seed and the ICE table) take 6 s, 20,000 about a minute
 MAX_TRIPLES = 20_000
 
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-OWL = "http://www.w3.org/2002/07/owl#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
-PROV = "http://www.w3.org/ns/prov#"
-DCTERMS = "http://purl.org/dc/terms/"
+RDF = PREFIXES["rdf"]
+RDFS = PREFIXES["rdfs"]
+OWL = PREFIXES["owl"]
+XSD = PREFIXES["xsd"]
+PROV = PREFIXES["prov"]
+DCTERMS = PREFIXES["dcterms"]
 #: namespaces whose terms owlrl states axioms about; never subjects of what is written
 VOCABULARY = (RDF, RDFS, OWL, XSD)
 #: (predicate, object) pairs true of every resource, so stating them adds nothing

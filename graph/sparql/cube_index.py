@@ -36,7 +36,7 @@ from pyoxigraph import Literal, NamedNode, QuerySolutions
 from pyoxigraph import Store as _Engine
 
 from graph.caching import EtagCache
-from graph.namespace import bkg
+from graph.namespace import PREFIXES, bkg
 from graph.store.base import Store, solutions
 from queries import NamedQuery
 
@@ -47,12 +47,12 @@ except ImportError:  # pragma: no cover - numpy is in the test and bench environ
 
 __all__ = ["CLAIMED", "CubeIndex", "answer", "enabled", "index_for"]
 
-BKG = "https://w3id.org/borderkg/def/"
-QB = "http://purl.org/linked-data/cube#"
-XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
-RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
-MEETS = "http://www.w3.org/2006/time#intervalMeets"
+BKG = PREFIXES["bkg"]
+QB = PREFIXES["qb"]
+XSD_INTEGER = PREFIXES["xsd"] + "integer"
+RDFS_LABEL = PREFIXES["rdfs"] + "label"
+SKOS_PREF = PREFIXES["skos"] + "prefLabel"
+MEETS = PREFIXES["time"] + "intervalMeets"
 FY_PREFIX = "https://w3id.org/borderkg/id/time/fy"
 
 #: observation property -> column
