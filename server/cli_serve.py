@@ -90,7 +90,7 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
             os._exit(3)
         app = create_app(settings, service)
         responses = service.caches.responses
-        cache = ResponseCache.using(responses) if responses is not None else None
+        cache = ResponseCache(responses) if responses is not None else None
         return RSGIAdapter(app, settings.threads, settings.max_body_bytes,
                            settings.read_timeout, cache=cache, record=recorder(app))
 

@@ -50,20 +50,19 @@ class CachedAnswer:
 class ResponseCache:
     """An LRU of whole answers, valid while ``etag()`` returns what it did when they were made.
 
-    ``ResponseCache(etag, entries)`` keeps its own (``MAX_TOTAL_BYTES`` of bodies in all);
-    :meth:`using` keeps the answers in a cache the service holds.
+    The answers are kept in ``answers``: the service's ``caches.responses``, or a cache of
+    its own from :meth:`bounded`.
     """
 
-    def __init__(self, etag: Callable[[], str], entries: int) -> None:
-        self.answers: EtagCache[CachedAnswer] = EtagCache(
-            etag, entries, max_bytes=MAX_TOTAL_BYTES, max_entry_bytes=MAX_ENTRY_BYTES)
+    def __init__(self, answers: EtagCache[CachedAnswer]) -> None:
+        self.answers = answers
 
     @classmethod
-    def using(cls, answers: EtagCache[CachedAnswer]) -> ResponseCache:
-        """A response cache keeping its answers in ``answers`` (``caches.responses``)."""
-        cache = cls.__new__(cls)
-        cache.answers = answers
-        return cache
+    def bounded(cls, etag: Callable[[], str], entries: int) -> ResponseCache:
+        """A response cache over ``etag`` with ``entries`` answers of its own, bounded as
+        the service's (``MAX_ENTRY_BYTES`` each, ``MAX_TOTAL_BYTES`` of bodies in all)."""
+        return cls(EtagCache(etag, entries, max_bytes=MAX_TOTAL_BYTES,
+                             max_entry_bytes=MAX_ENTRY_BYTES))
 
     def etag(self) -> str:
         """The store's etag now: read it before the app computes an answer to ``put``."""

@@ -163,8 +163,8 @@ def test_the_service_holds_one_cache_per_use_sized_from_settings() -> None:
     assert caches.responses is not None and caches.responses.entries == 7
     assert caches.responses.max_entry_bytes == RESPONSE_ENTRY_BYTES
     assert len({id(c) for c in (caches.results, caches.responses, caches.descriptions,
-                                caches.projections, caches.seed)}) == 5
-    answers = ResponseCache.using(caches.responses)
+                                caches.projections, caches.seed, caches.observations)}) == 6
+    answers = ResponseCache(caches.responses)
     answers.put(("GET", "q"), answers.etag(), "query=ASK+{}", 200, [], b"true")
     assert answers.get(("GET", "q")) == caches.responses.get(("GET", "q")) is not None
     caches.clear()
