@@ -77,9 +77,11 @@ class Caches:
             responses = EtagCache.for_store(store, settings.result_cache_size,
                                             max_bytes=RESPONSE_TOTAL_BYTES,
                                             max_entry_bytes=RESPONSE_ENTRY_BYTES)
-        return cls(results, responses, EtagCache.for_store(store, DESCRIPTION_ENTRIES),
-                   EtagCache.for_store(store, PROJECTION_ENTRIES), EtagCache.for_store(store, 1),
-                   EtagCache.for_store(store, 1))
+        return cls(results=results, responses=responses,
+                   descriptions=EtagCache.for_store(store, DESCRIPTION_ENTRIES),
+                   projections=EtagCache.for_store(store, PROJECTION_ENTRIES),
+                   seed=EtagCache.for_store(store, 1),
+                   observations=EtagCache.for_store(store, 1))
 
     def clear(self) -> None:
         """Forget every entry of every cache."""
