@@ -180,8 +180,9 @@ def open_store_explained(settings: Settings, remedy: str = "stop it and run this
 
 def open_service_store(settings: Settings) -> Store:
     """The store a service serves: on disk with ``memory_copy``, the disk store whose
-    queries read an in-memory copy (``graph.store.mirror``); otherwise ``open_store``'s. One-off
-    commands (query, load, import) open the plain store: a copy would only cost them."""
+    union-default-graph queries read an in-memory copy (``graph.store.mirror``);
+    otherwise ``open_store``'s. One-off commands (query, load, import) open the plain
+    store: a copy would only cost them."""
     if settings.store == "disk" and settings.memory_copy:
         return MirroredStore(settings.data_path / "store")
     return open_store(settings)
@@ -232,8 +233,9 @@ def make_executor(settings: Settings, store: Store) -> Any:
     is local, so a query past ``query_timeout`` is stopped (503) and no query can open a
     socket (``graph.sparql.sandbox``):
 
-    * disk with ``memory_copy`` (the default): ``MirrorExecutor`` — snapshot workers
-      until the in-memory copy is filled, then children forked over the copy;
+    * disk with ``memory_copy`` (the default): ``MirrorExecutor`` — children forked over
+      the in-memory copy of the union default graph for the queries that read only it,
+      once it is filled; snapshot workers for the others, and for all while it fills;
     * disk: ``SnapshotPoolExecutor`` — ``query_workers`` processes over snapshots
       (started in the background, so start-up is not slowed);
     * memory: ``ForkPoolExecutor`` — ``query_workers`` children forked from this process,

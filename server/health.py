@@ -1,8 +1,9 @@
 """Liveness: ``/healthz`` answers when the store answers, and says how much of the seed
 it holds (``seed``: complete, article missing, none), so a deployment can tell that the
 article's sentences are still to be added; on the disk store with its memory copy,
-``memory_copy`` says whether queries read the copy yet (``ready``) or the disk while it
-fills (``filling``, with quads copied of the total)."""
+``memory_copy`` says whether queries of the union default graph read the copy yet
+(``ready``) or the disk while it fills (``filling``, with the merge's triples copied of
+the total, which is 0 until it is counted)."""
 from __future__ import annotations
 
 from typing import Any

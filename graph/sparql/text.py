@@ -61,6 +61,17 @@ class SparqlText:
     dataset: tuple[tuple[str, str], ...] = ()
     services: tuple[str | None, ...] = ()
     loads: tuple[str, ...] = ()
+    #: whether a ``GRAPH`` keyword may occur (also run together with a prefixed name, as
+    #: ``GRAPHx:g``): fail-closed, a text without it reads no named graph
+    graph_patterns: bool = False
+    #: the IRIs written just before a ``(``: every function the text calls, by IRI (and
+    #: a predicate followed by a collection, harmlessly)
+    calls: tuple[str, ...] = ()
+
+    def reads_named_graphs(self) -> bool:
+        """Whether the text may read a named graph: a ``GRAPH`` pattern or a dataset
+        clause (``FROM``/``FROM NAMED``) or, for an update, ``USING``/``WITH``."""
+        return self.graph_patterns or bool(self.dataset)
 
     def dataset_keywords(self) -> set[str]:
         return {keyword for keyword, _ in self.dataset}
@@ -69,7 +80,7 @@ class SparqlText:
         """Bytes this report holds, roughly (what a cache entry for it costs)."""
         strings = [*self.prefixes, *self.prefixes.values(), self.base or "",
                    *(s for pair in self.dataset for s in pair), *(s or "" for s in self.services),
-                   *self.loads]
+                   *self.loads, *self.calls]
         return 400 + sum(sys.getsizeof(s) + 32 for s in strings)
 
 
@@ -125,6 +136,8 @@ class _Analysis:
         self.dataset: list[tuple[str, str]] = []
         self.services: list[str | None] = []
         self.loads: list[str] = []
+        self.graph_patterns = False
+        self.calls: list[str] = []
 
     def run(self) -> SparqlText:
         toks, i, depth, prologue = self.toks, 0, 0, True
@@ -141,10 +154,17 @@ class _Analysis:
                 self._keyword(i)
             elif token.kind == "pname":
                 self._run_together(i)
+                self.graph_patterns |= token.text[:5].upper() == "GRAPH"
+            if token.kind in ("iri", "pname") and self._is_call(i):
+                self.calls.append(self.resolver.iri(token) or token.text)
             i += 1
         return SparqlText(self.kind, self.form, dict(self.resolver.prefixes),
                           self.resolver.base, tuple(self.dataset), tuple(self.services),
-                          tuple(self.loads))
+                          tuple(self.loads), self.graph_patterns, tuple(dict.fromkeys(self.calls)))
+
+    def _is_call(self, i: int) -> bool:
+        following = self.toks[i + 1] if i + 1 < len(self.toks) else None
+        return following is not None and following.kind == "punct" and following.text == "("
 
     def _declaration(self, i: int, prologue: bool) -> int:
         """How many tokens a PREFIX/BASE/VERSION declaration at ``i`` takes (0: none)."""
@@ -174,6 +194,7 @@ class _Analysis:
 
     def _keyword(self, i: int) -> None:
         word = self.toks[i].upper
+        self.graph_patterns |= word == "GRAPH"
         if self.kind == "query" and self.form is None and word in FORMS:
             self.form = word.lower()
         elif word in ("FROM", "USING"):

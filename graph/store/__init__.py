@@ -6,7 +6,8 @@
   endpoint as a store, with each engine's dataset dialect;
 * :mod:`.union` -- the union default graph kept as a set (the merge of every graph);
 * :mod:`.updates` -- clients' SPARQL updates over exactly the dataset queries see;
-* :mod:`.mirror` -- the disk store with an in-memory copy queries read;
+* :mod:`.mirror` -- the disk store with an in-memory copy of its union default graph,
+  which the queries reading only that graph read;
 * :mod:`.loading`, :mod:`.upload_safety` -- RDF files into a store, checked before parsing;
 * :mod:`.backup`, :mod:`.lock` -- backups and restores; who holds a disk store.
 

@@ -201,10 +201,19 @@ class OxigraphStore(Store):
             if default is not None and len(default) > 1 and self._overlap(default):
                 engine, default, named = _merged(self._store, default, named), \
                     [DefaultGraph()], named
-            if default is not None:
-                kwargs["default_graph"] = default
-            if named is not None:
-                kwargs["named_graphs"] = named
+        except ENGINE_FAILURES as exc:
+            raise engine_error(exc, sparql, "query", base_iri) from None
+        if default is not None:
+            kwargs["default_graph"] = default
+        if named is not None:
+            kwargs["named_graphs"] = named
+        return self._evaluate(engine, sparql, kwargs)
+
+    @staticmethod
+    def _evaluate(engine: _OxStore, sparql: str, kwargs: dict[str, Any]) -> QueryResult:
+        """``sparql`` evaluated by ``engine`` with BorderKG's functions, its failures typed."""
+        base_iri = kwargs.get("base_iri")
+        try:
             result = _with_unknown_functions(engine.query, sparql, kwargs)
             # SERVICE is called while rows are read: settle now, while a failure has a name
             return settled(result) if remote_calls(sparql, "query", base_iri) else result
@@ -356,8 +365,7 @@ class OxigraphStore(Store):
         iri = "" if isinstance(graph, DefaultGraph) else graph.value
         target = "DEFAULT" if not iri else f"GRAPH <{iri}>"
         text = f"{ug.drop_text(iri)} ;\n{'DROP' if forget and iri else 'CLEAR'} SILENT {target}"
-        for engine in self._writes:
-            engine.update(text)
+        self._writes[0].update(text)
 
     def load(self, source: Source, fmt: RdfFormat, graph: str | None = None,
              base_iri: str | None = None) -> None:
@@ -470,9 +478,9 @@ class OxigraphStore(Store):
                         break
                 fill = None if target is None else "" if isinstance(target, DefaultGraph) \
                     else target.value
+                if in_memory:
+                    durable.update(ug.fill_text(fill))
                 self._loaded_into_copies(target)
-                for engine in self._writes if in_memory else self._writes[1:]:
-                    engine.update(ug.fill_text(fill))
                 self._mark(ug.mark_current)
             finally:
                 self._bump()

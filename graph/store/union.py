@@ -151,6 +151,15 @@ def real_len(engine: Engine) -> int:
     return len(engine) - int(row["n"].value)
 
 
+_MERGE_COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{UNION.value}> {{ ?s ?p ?o }} }}"
+
+
+def merge_len(engine: Engine) -> int:
+    """The number of triples in the merge (the union default graph as a set)."""
+    row = next(iter(cast(QuerySolutions, engine.query(_MERGE_COUNT))))
+    return int(row["n"].value)
+
+
 def real_named_graphs(engine: Engine) -> list[NamedNode]:
     """The store's named graphs, without the hidden ones."""
     return [g for g in engine.named_graphs()
