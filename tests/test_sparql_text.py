@@ -12,6 +12,7 @@ from graph.sparql import lexer as sparql_lexer
 from graph.sparql import policy as guard
 from graph.sparql import text as sparql_text
 from graph.sparql.iri import resolve
+from graph.sparql.silent import silent_calls, skipping
 from graph.sparql.text import add_using, analyse, lex, string_value
 from graph.sparql.text_cache import deep_size
 
@@ -332,3 +333,27 @@ def test_small_texts_are_lexed_once_for_every_check(monkeypatch: pytest.MonkeyPa
     assert runs == [text]
     info = analyse(text, "query")
     assert analyse(text, "query") is info and deep_size(info) < 4096
+
+
+@pytest.mark.parametrize(("text", "graphs"), [
+    ("SELECT * { ?s ?p ?o }", False),
+    ("SELECT * { GRAPH ?g { ?s ?p ?o } }", True),
+    ("select * { graph <http://g/> { ?s ?p ?o } }", True),
+    ("PREFIX x: <http://x/> SELECT * { GRAPHx:g { ?s ?p ?o } }", True),
+    ("SELECT ?graph { ?graph ?p 'GRAPH ?g { }' } # GRAPH", False),
+])
+def test_graph_patterns_are_reported_in_every_spelling(text: str, graphs: bool) -> None:
+    assert analyse(text, "query").graph_patterns is graphs
+
+
+def test_calls_are_the_iris_before_an_argument_list() -> None:
+    text = ("PREFIX f: <http://f/> SELECT * { ?s ?p ?o "
+            "FILTER(f:a(?s) && <http://f/b>(?o) && STRLEN(?o) > 1) }")
+    assert analyse(text, "query").calls == ("http://f/a", "http://f/b")
+
+
+def test_silent_calls_are_not_mixed_with_function_calls() -> None:
+    text = "SELECT * { SERVICE SILENT <http://a/> { ?s ?p ?o } FILTER(<http://f/x>(?s)) }"
+    calls = silent_calls(lex(text), "query", None)
+    assert [(c.keyword, c.iri) for c in calls] == [("SERVICE", "http://a/")]
+    assert skipping(text, calls).count("urn:borderkg:skipped") == 1

@@ -137,7 +137,7 @@ class _Analysis:
         self.services: list[str | None] = []
         self.loads: list[str] = []
         self.graph_patterns = False
-        self.calls: list[str] = []
+        self.function_calls: list[str] = []
 
     def run(self) -> SparqlText:
         toks, i, depth, prologue = self.toks, 0, 0, True
@@ -156,11 +156,12 @@ class _Analysis:
                 self._run_together(i)
                 self.graph_patterns |= token.text[:5].upper() == "GRAPH"
             if token.kind in ("iri", "pname") and self._is_call(i):
-                self.calls.append(self.resolver.iri(token) or token.text)
+                self.function_calls.append(self.resolver.iri(token) or token.text)
             i += 1
         return SparqlText(self.kind, self.form, dict(self.resolver.prefixes),
                           self.resolver.base, tuple(self.dataset), tuple(self.services),
-                          tuple(self.loads), self.graph_patterns, tuple(dict.fromkeys(self.calls)))
+                          tuple(self.loads), self.graph_patterns,
+                          tuple(dict.fromkeys(self.function_calls)))
 
     def _is_call(self, i: int) -> bool:
         following = self.toks[i + 1] if i + 1 < len(self.toks) else None
