@@ -75,6 +75,18 @@ class Request:
     accept: str
 
 
+#: base URL -> (tag, rewrite): a peer that cannot run some of the texts as written
+#: registers here the equivalent texts it is sent instead (``bench/peers.py``'s Virtuoso,
+#: checked to give the same answers); every other peer gets the workload's texts unchanged
+DIALECTS: dict[str, tuple[str, Callable[[Request], Request]]] = {}
+
+
+def adapt(base: str, request: Request) -> Request:
+    """``request`` as the peer at ``base`` is sent it (see :data:`DIALECTS`)."""
+    dialect = DIALECTS.get(base)
+    return dialect[1](request) if dialect else request
+
+
 @dataclass
 class Domains:
     """Parameter values present in the data (from a ``bench.generate.Manifest``)."""
@@ -307,7 +319,7 @@ def run_cell(base: str, draws: Draws, clients: int, duration: float,
         conn, stream, out = Connection(base, timeout), draws.for_client(i), results[i]
         try:
             while time.perf_counter() < stop_at:
-                request = next(stream)
+                request = adapt(base, next(stream))
                 began = time.perf_counter()
                 status, cached = conn.get(request.path, request.accept)
                 out.append(Sample(request.cls, time.perf_counter() - began, status == 200,
@@ -328,6 +340,7 @@ def answer_rows(base: str, request: Request, timeout: float = 300.0) -> tuple[in
     """Status and size of one answer: solutions of a SELECT, lines of N-Triples."""
     import json
 
+    request = adapt(base, request)
     conn = Connection(base, timeout)
     target = conn.prefix + request.path if not request.path.startswith("/analyses") \
         else request.path
@@ -358,7 +371,7 @@ def first_answers(base: str, draws: Draws, timeout: float = 120.0) -> dict[str, 
     """Cold latency: each class of the mix once, in order, right after start-up (ms)."""
     conn, rng, out = Connection(base, timeout), random.Random(draws.seed), {}
     for cls in draws.classes:
-        request = draws.request(cls, lambda d: draws.zipf[d].items[0], rng, 0)
+        request = adapt(base, draws.request(cls, lambda d: draws.zipf[d].items[0], rng, 0))
         began = time.perf_counter()
         status, _ = conn.get(request.path, request.accept)
         out[cls] = (time.perf_counter() - began) * 1000 if status == 200 else float("nan")
@@ -370,13 +383,23 @@ def first_answers(base: str, draws: Draws, timeout: float = 120.0) -> dict[str, 
 WRK_SCRIPT = __import__("pathlib").Path(__file__).resolve().parent / "wrk_paths.lua"
 
 
+def wrk_file(work: Any, base: str, draws: Draws) -> Any:
+    """The request file of ``draws`` for the peer at ``base`` in the directory ``work``
+    (peers with the same query path share it, unless one has a dialect of its own)."""
+    prefix = urlsplit(base).path.strip("/").replace("/", "_") or "root"
+    if base in DIALECTS:
+        prefix += "-" + DIALECTS[base][0]
+    return work / f"wrk-{prefix}-{draws.mix}-{draws.mode}-{draws.seed}.txt"
+
+
 def wrk_paths(base: str, draws: Draws, count: int, path: Any) -> None:
-    """Write ``count`` requests of ``draws`` (client 0's stream) as ``ACCEPT PATH`` lines."""
+    """Write ``count`` requests of ``draws`` (client 0's stream, as the peer at ``base`` is
+    sent them) as ``ACCEPT PATH`` lines."""
     prefix = urlsplit(base).path
     stream = draws.for_client(0)
     with open(path, "w", encoding="ascii") as out:
         for _ in range(count):
-            request = next(stream)
+            request = adapt(base, next(stream))
             target = request.path if request.path.startswith("/") else prefix + request.path
             out.write(f"{request.accept} {target}\n")
 
@@ -388,8 +411,7 @@ def run_wrk(base: str, draws: Draws, clients: int, duration: float, work: Any,
     import json
     import subprocess
 
-    prefix = urlsplit(base).path.strip("/").replace("/", "_") or "root"
-    paths = work / f"wrk-{prefix}-{draws.mix}-{draws.mode}-{draws.seed}.txt"
+    paths = wrk_file(work, base, draws)
     if not paths.exists():
         wrk_paths(base, draws, 20_000, paths)
     parts = urlsplit(base)
