@@ -94,10 +94,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", "disk", "Store backend: 'disk' (embedded Oxigraph on disk), 'memory' "
             "(embedded, in memory, lost on exit) or 'remote' (a SPARQL 1.1 endpoint).",
             _choice("disk", "memory", "remote")),
-    Setting("memory_copy", True, "Disk store: queries read a copy of the store in memory, "
-            "filled in the background at start-up (until then they read the disk); every "
-            "write reaches the disk first. About 3-4 times faster analyst queries, for "
-            "about the memory of the in-memory store.", _bool),
+    Setting("memory_copy", True, "Disk store: queries that read only the union default "
+            "graph (nearly every analyst query) read a copy of that graph in memory, filled "
+            "in the background at start-up (until then they read the disk); every write "
+            "reaches the disk first. The other queries read the disk.", _bool),
     Setting("load", [], "Comma-separated RDF files loaded into the memory store at start-up, "
             "before the first request (N-Triples/N-Quads in parts, each its own transaction, "
             "which keeps the peak near the data's own size). Memory store only: fill the "

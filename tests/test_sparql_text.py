@@ -357,3 +357,26 @@ def test_silent_calls_are_not_mixed_with_function_calls() -> None:
     calls = silent_calls(lex(text), "query", None)
     assert [(c.keyword, c.iri) for c in calls] == [("SERVICE", "http://a/")]
     assert skipping(text, calls).count("urn:borderkg:skipped") == 1
+
+
+@pytest.mark.parametrize("text", [
+    "PREFIX x: <http://x/> SELECT * { ?s ?p trueGRAPHx:g { ?s ?p ?o } }",
+    "PREFIX : <http://x/> SELECT * { ?s ?p falseGRAPH:g { ?s ?p ?o } }",
+    "PREFIX x: <http://x/> SELECT * { ?s ?p 1GRAPHx:g { ?s ?p ?o } }",
+])
+def test_graph_run_together_with_a_value_is_a_graph_pattern(text: str) -> None:
+    assert analyse(text, "query").graph_patterns
+
+
+@pytest.mark.parametrize("text", [
+    "PREFIX x: <http://127.0.0.1/> SELECT * { ?s ?p falseSERVICEx:e { } }",
+    "PREFIX x: <http://127.0.0.1/> SELECT * { ?s ?p trueSERVICESILENTx:e { } }",
+    "PREFIX x: <http://127.0.0.1/> SELECT * { ?s ?p ?o , TrUeSERVICEx:e { } }",
+])
+def test_service_run_together_with_a_boolean_is_reported(text: str) -> None:
+    assert analyse(text, "query").services == ("http://127.0.0.1/e",)
+
+
+def test_a_call_run_together_with_a_keyword_is_an_unnamed_call() -> None:
+    text = "PREFIX f: <http://f/> SELECT * { ?s ?p ?o } ORDER BYf:score(?s)"
+    assert analyse(text, "query").calls == ("",)

@@ -130,7 +130,19 @@ def glued_keywords(pname: str) -> list[tuple[str, str]]:
     The engine matches keywords without a word boundary, so ``SERVICEx:a`` can be
     ``SERVICE`` followed by the prefixed name ``x:a`` (and ``FROM:a`` is ``FROM :a``).
     ``rest`` is that following prefixed name; it must start a prefix (or be ``:...``).
+    In an object's place ``true``/``false`` are read first the same way, so
+    ``falseSERVICEx:a`` is ``false SERVICE x:a``: its readings are included.
     """
+    readings = _keyword_readings(pname)
+    head = pname[:5].upper()
+    for boolean in ("TRUE", "FALSE"):
+        if head.startswith(boolean) and pname.index(":") > len(boolean):
+            readings += _keyword_readings(pname[len(boolean):])
+    return readings
+
+
+def _keyword_readings(pname: str) -> list[tuple[str, str]]:
+    """``glued_keywords`` without a boolean first."""
     prefix = pname[:pname.index(":")]
     readings = []
     for keyword in GLUE_KEYWORDS:

@@ -61,11 +61,13 @@ class SparqlText:
     dataset: tuple[tuple[str, str], ...] = ()
     services: tuple[str | None, ...] = ()
     loads: tuple[str, ...] = ()
-    #: whether a ``GRAPH`` keyword may occur (also run together with a prefixed name, as
-    #: ``GRAPHx:g``): fail-closed, a text without it reads no named graph
+    #: whether a ``GRAPH`` keyword may occur: fail-closed, any keyword or prefix of a
+    #: prefixed name that contains the word counts (the engine reads ``GRAPHx:g`` and
+    #: ``trueGRAPHx:g`` as ``GRAPH x:g`` after the prefix is found undeclared)
     graph_patterns: bool = False
     #: the IRIs written just before a ``(``: every function the text calls, by IRI (and
-    #: a predicate followed by a collection, harmlessly)
+    #: a predicate followed by a collection, harmlessly); ``""`` for a prefixed name the
+    #: report cannot resolve (run together with a keyword, as ``FILTERx:f(...)``)
     calls: tuple[str, ...] = ()
 
     def reads_named_graphs(self) -> bool:
@@ -154,9 +156,9 @@ class _Analysis:
                 self._keyword(i)
             elif token.kind == "pname":
                 self._run_together(i)
-                self.graph_patterns |= token.text[:5].upper() == "GRAPH"
+                self.graph_patterns |= "GRAPH" in token.text[:token.text.index(":")].upper()
             if token.kind in ("iri", "pname") and self._is_call(i):
-                self.function_calls.append(self.resolver.iri(token) or token.text)
+                self.function_calls.append(self.resolver.iri(token) or "")
             i += 1
         return SparqlText(self.kind, self.form, dict(self.resolver.prefixes),
                           self.resolver.base, tuple(self.dataset), tuple(self.services),
@@ -195,7 +197,7 @@ class _Analysis:
 
     def _keyword(self, i: int) -> None:
         word = self.toks[i].upper
-        self.graph_patterns |= word == "GRAPH"
+        self.graph_patterns |= "GRAPH" in word
         if self.kind == "query" and self.form is None and word in FORMS:
             self.form = word.lower()
         elif word in ("FROM", "USING"):

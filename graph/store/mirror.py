@@ -76,10 +76,17 @@ def reads_merge_only(sparql: str, *, union_default: bool = True,
 
 
 def calls_custom_functions(sparql: str, base_iri: str | None = None) -> bool:
-    """Whether a query calls one of BorderKG's own functions (the search functions read the
-    store's texts with their graphs, so they are evaluated where the disk can be read)."""
-    return any(NamedNode(iri) in CUSTOM_FUNCTIONS
-               for iri in analyse(sparql, "query", base_iri).calls)
+    """Whether a query may call one of BorderKG's own functions (the search functions read
+    the store's texts with their graphs, so they are evaluated where the disk can be read);
+    a call the lexer's report cannot name counts as one."""
+    return any(not iri or _is_custom(iri) for iri in analyse(sparql, "query", base_iri).calls)
+
+
+def _is_custom(iri: str) -> bool:
+    try:
+        return NamedNode(iri) in CUSTOM_FUNCTIONS
+    except ValueError:
+        return True  # not an IRI the engine takes: the engine refuses the text anyway
 
 
 class _Recorder:
@@ -159,12 +166,13 @@ class _MergeCopy:
         self.engine.clear()
 
     def copy_graph(self, graph: NamedNode | DefaultGraph | None) -> None:
-        """Take into the merge the triples ``graph`` (None: every real graph) holds on the
-        disk now, after a bulk load that only the disk saw (present triples stay one)."""
-        quads = self.disk.quads_for_pattern(None, None, None, graph)
-        while chunk := [Quad(q.subject, q.predicate, q.object)
-                        for q in itertools.islice(quads, CHUNK)
-                        if graph is not None or not ug.is_hidden(q.graph_name)]:
+        """Take into the merge the triples ``graph`` holds on the disk now, after a bulk
+        load that only the disk saw (present triples stay one); None, a load of a dataset
+        into every graph: the disk's merge itself, which the load wrote with it."""
+        quads = self.disk.quads_for_pattern(None, None, None,
+                                            ug.UNION if graph is None else graph)
+        triples = (Quad(q.subject, q.predicate, q.object) for q in quads)
+        while chunk := list(itertools.islice(triples, CHUNK)):
             self.engine.bulk_extend(chunk)
 
 
@@ -181,6 +189,9 @@ class MirroredStore(OxigraphStore):
         #: (triples copied, triples to copy) while filling; for /healthz and the log
         self.progress = (0, 0)
         self._filling: threading.Thread | None = None
+        #: whether a filling is under way and has not installed its copy yet (its thread
+        #: may live on a moment after, logging): a refill asked for then starts a new one
+        self._active = False
         self._again = False
         self._owner = os.getpid()
 
@@ -216,11 +227,11 @@ class MirroredStore(OxigraphStore):
     def start_filling(self) -> threading.Thread:
         """Fill the copy in the background (queries read the disk until it is ready)."""
         with self.write_lock:
-            if self._filling is not None and self._filling.is_alive():
+            if self._active and self._filling is not None:
                 self._again = True  # a write the recording cannot repeat: fill anew
                 return self._filling
             self.ready.clear()
-            self._again = False
+            self._active, self._again = True, False
             self._copy, self._writes = None, [self._disk]
             self.progress = (0, 0)
             self._filling = threading.Thread(target=self._fill, name="borderkg-memory-copy",
@@ -238,7 +249,7 @@ class MirroredStore(OxigraphStore):
         except Exception:  # queries keep reading the disk; logged
             log.exception("the memory copy of the store failed; queries read the disk")
             with self.write_lock:
-                self._copy, self._writes = None, [self._disk]
+                self._copy, self._writes, self._active = None, [self._disk], False
 
     def _fill_once(self) -> bool:
         """One filling, from a checkpoint; False when it must start over (a write only
@@ -261,6 +272,7 @@ class MirroredStore(OxigraphStore):
                     return False
                 recorder.replay(copy)
                 self._copy, self._writes = copy, [self._disk, copy]
+                self._active = False
                 self._caches()
                 self._bump()  # new forked workers read the copy
                 self.ready.set()
@@ -275,9 +287,9 @@ class MirroredStore(OxigraphStore):
         total = ug.merge_len(source) if current else ug.real_len(source)
         self.progress = (0, total)
         quads = source.quads_for_pattern(None, None, None, ug.UNION if current else None)
-        while chunk := [Quad(q.subject, q.predicate, q.object)
-                        for q in itertools.islice(quads, CHUNK)
-                        if current or not ug.is_hidden(q.graph_name)]:
+        triples = (Quad(q.subject, q.predicate, q.object) for q in quads
+                   if current or not ug.is_hidden(q.graph_name))
+        while chunk := list(itertools.islice(triples, CHUNK)):
             copy.bulk_extend(chunk)
             self.progress = (self.progress[0] + len(chunk), total)
             time.sleep(0)  # the engine holds the GIL per call: let requests run between

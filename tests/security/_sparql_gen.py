@@ -324,7 +324,9 @@ class Gen:
         return str(self.pick((s, f"{{ }} UNION {{ {s} }}", f"OPTIONAL {{ {s} }}",
                               f"MINUS {{ {s} }}", f"FILTER EXISTS {{ {s} }}",
                               f"FILTER NOT EXISTS {{ {s} }}", f"{{ SELECT * WHERE {{ {s} }} }}",
-                              f"GRAPH ?g {{ {s} }}", f"BIND(EXISTS {{ {s} }} AS ?e)")))
+                              f"GRAPH ?g {{ {s} }}", f"BIND(EXISTS {{ {s} }} AS ?e)",
+                              # a boolean object run together with it: ``trueSERVICEx:a``
+                              f"?s ?p {self.pick(('true', 'false', 'TrUe'))}{s}")))
 
     def hidden(self, clause: str) -> str:
         """``clause`` hidden behind a trick: in the engine's reading it is real, in a naive

@@ -64,6 +64,9 @@ REFUSED_QUERIES = [
     "PREFIX loop: <http://127.0.0.1/> SELECT * WHERE { SERVICEloop:sparql { ?s ?p ?o } }",
     "PREFIX x: <http://127.0.0.1/> SELECT * WHERE { SERVICE SILENTx:sparql { ?s ?p ?o } }",
     "PREFIX f: <file:///etc/> SELECT * FROMf:passwd WHERE { ?s ?p ?o }",
+    # ... and after a boolean object, which the engine reads first (``false SERVICE x:...``)
+    "PREFIX x: <http://127.0.0.1/> SELECT * WHERE { ?s ?p falseSERVICEx:sparql { } }",
+    "PREFIX x: <http://127.0.0.1/> SELECT * WHERE { ?s ?p TRUESERVICESILENTx:sparql { } }",
     "PREFIX f: <file:///etc/> SELECT * FROM NAMEDf:passwd WHERE { ?s ?p ?o }",
     "PREFIX g: <https://w3id.org/borderkg/graph/> PREFIXg: <file:///etc/> "
     "SELECT * FROM g:background WHERE { ?s ?p ?o }",
