@@ -85,6 +85,13 @@ class NoCopy(BorderKGEnv):
     env = {"BORDERKG_MEMORY_COPY": "false"}
 
 
+class OneWorker(BorderKGEnv):
+    """The default with one query worker: each forked worker's scans give it its own copy
+    of the pages they read, so the worker count bounds the memory."""
+
+    env = {"BORDERKG_QUERY_WORKERS": "1"}
+
+
 class OxigraphDisk(P.Peer):
     def start(self, files: list[Path]) -> None:
         self.location = self.work / "oxigraph-disk"
@@ -111,6 +118,8 @@ def make(name: str, work: Path) -> P.Peer:
         return BorderKGEnv(name, work)
     if name == "bkg-nocopy":
         return NoCopy(name, work)
+    if name == "bkg-1worker":
+        return OneWorker(name, work)
     if name == "oxigraph-disk":
         return OxigraphDisk(name, work, "/query")
     return P.make_peer(name, work)
@@ -141,15 +150,20 @@ def timed_start(peer: Any, probe: str) -> dict[str, float]:
                 first = time.perf_counter() - began
         except requests.RequestException:
             time.sleep(0.02)
-    if peer.name == "bkg-default":
+    if has_copy(peer):
         while time.monotonic() < deadline and copy_state(peer) != "ready":
             time.sleep(0.05)
         ready = time.perf_counter() - began
     return {"first_answer": first, "ready": ready}
 
 
+def has_copy(peer: P.Peer) -> bool:
+    """Whether ``peer`` is BorderKG's disk store with its memory copy."""
+    return isinstance(peer, BorderKGEnv) and not isinstance(peer, NoCopy)
+
+
 def wait_ready(peer: P.Peer) -> None:
-    if peer.name == "bkg-default":
+    if has_copy(peer):
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline and copy_state(peer) != "ready":
             time.sleep(0.1)
