@@ -556,8 +556,16 @@ def test_acknowledged_writes_survive_kill_9_loop(start_server: Callable[..., Liv
         for kill in range(KILLS):
             server = start_server(store="disk", data_dir=data_dir)
             writer.url = server.url
-            # every other kill early (the copy most likely filling), the others later
-            time.sleep(rng.uniform(0.05, 0.8) if kill % 2 else rng.uniform(0.8, 2.5))
+            # every other kill early (the copy most likely filling), the others once the
+            # copy is ready (writes then reach the disk and the copy)
+            if kill % 2:
+                time.sleep(rng.uniform(0.02, 0.3))
+            else:
+                ready_by = time.monotonic() + 60
+                while health(server)["memory_copy"]["state"] != "ready" \
+                        and time.monotonic() < ready_by:
+                    time.sleep(0.05)
+                time.sleep(rng.uniform(0.1, 1.0))
             if health(server)["memory_copy"]["state"] == "filling":
                 during_filling += 1
             server.stop(signal.SIGKILL)
@@ -584,6 +592,7 @@ def test_acknowledged_writes_survive_kill_9_loop(start_server: Callable[..., Liv
                   f"filled), {len(writer.sent)} updates sent, {len(writer.acknowledged)} "
                   f"acknowledged, {len(lost)} acknowledged lost, {len(half)} half applied")
     assert writer.acknowledged, "no update was acknowledged"
+    assert 0 < during_filling < KILLS, "the kills did not fall in both phases of the copy"
     assert not lost, f"acknowledged updates lost: {sorted(lost)[:20]}"
     assert not half, f"updates half applied: {sorted(half)[:20]}"
     assert first <= writer.sent
