@@ -14,7 +14,8 @@ than one holding the merge alone). Every other query, and every read of quads wi
 graphs (dumps, counts, the Graph Store), reads the disk.
 
 ``graph.sparql.fork_pool`` evaluates the copy's queries in children forked from this
-process, which share the copy copy-on-write; ``MirrorExecutor`` sends the others to the
+process, which share the copy copy-on-write (until their scans make the pages they read
+their own: the engine writes while it reads); ``MirrorExecutor`` sends the others to the
 snapshot workers (``graph.sparql.executor``), since a forked child must never touch the
 parent's RocksDB handle.
 
