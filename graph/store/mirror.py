@@ -123,6 +123,15 @@ def _is_stream(value: Any) -> bool:
         value, str | bytes | NamedNode | DefaultGraph | Quad | Triple)
 
 
+def _add_triples(engine: Engine, quads: Iterable[Quad]) -> Iterator[int]:
+    """Add the triples of ``quads`` to ``engine``'s default graph, ``CHUNK`` per engine
+    call; yields each call's count (between calls, request threads may run)."""
+    triples = (Quad(q.subject, q.predicate, q.object) for q in quads)
+    while chunk := list(itertools.islice(triples, CHUNK)):
+        engine.bulk_extend(chunk)
+        yield len(chunk)
+
+
 def _merge_part(quads: Iterable[Quad]) -> Iterator[Quad]:
     """The merge's triples among quads written to the disk (each real quad is written with
     its twin in ``UNION``), as default-graph quads."""
@@ -170,11 +179,9 @@ class _MergeCopy:
         """Take into the merge the triples ``graph`` holds on the disk now, after a bulk
         load that only the disk saw (present triples stay one); None, a load of a dataset
         into every graph: the disk's merge itself, which the load wrote with it."""
-        quads = self.disk.quads_for_pattern(None, None, None,
-                                            ug.UNION if graph is None else graph)
-        triples = (Quad(q.subject, q.predicate, q.object) for q in quads)
-        while chunk := list(itertools.islice(triples, CHUNK)):
-            self.engine.bulk_extend(chunk)
+        for _ in _add_triples(self.engine, self.disk.quads_for_pattern(
+                None, None, None, ug.UNION if graph is None else graph)):
+            pass
 
 
 class MirroredStore(OxigraphStore):
@@ -288,11 +295,9 @@ class MirroredStore(OxigraphStore):
         total = ug.merge_len(source) if current else ug.real_len(source)
         self.progress = (0, total)
         quads = source.quads_for_pattern(None, None, None, ug.UNION if current else None)
-        triples = (Quad(q.subject, q.predicate, q.object) for q in quads
-                   if current or not ug.is_hidden(q.graph_name))
-        while chunk := list(itertools.islice(triples, CHUNK)):
-            copy.bulk_extend(chunk)
-            self.progress = (self.progress[0] + len(chunk), total)
+        for added in _add_triples(copy, (q for q in quads
+                                         if current or not ug.is_hidden(q.graph_name))):
+            self.progress = (self.progress[0] + added, total)
             time.sleep(0)  # the engine holds the GIL per call: let requests run between
         self.progress = (total, total)
 

@@ -476,10 +476,9 @@ class OxigraphStore(Store):
                 for index, part in enumerate(parts):
                     if not load(index, part):
                         break
-                fill = None if target is None else "" if isinstance(target, DefaultGraph) \
-                    else target.value
                 if in_memory:
-                    durable.update(ug.fill_text(fill))
+                    durable.update(ug.fill_text(None if target is None else "" if isinstance(
+                        target, DefaultGraph) else target.value))
                 self._loaded_into_copies(target)
                 self._mark(ug.mark_current)
             finally:

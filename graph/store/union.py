@@ -145,19 +145,23 @@ _HIDDEN_COUNT = (f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} "
                  f"VALUES ?g {{ <{UNION.value}> <{META.value}> }} }}")
 
 
+_MERGE_COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{UNION.value}> {{ ?s ?p ?o }} }}"
+
+
+def _counted(engine: Engine, text: str) -> int:
+    """The ``?n`` of a one-row COUNT query."""
+    row = next(iter(cast(QuerySolutions, engine.query(text))))
+    return int(row["n"].value)
+
+
 def real_len(engine: Engine) -> int:
     """The number of quads in the real graphs (the engine's count less the hidden ones)."""
-    row = next(iter(cast(QuerySolutions, engine.query(_HIDDEN_COUNT))))
-    return len(engine) - int(row["n"].value)
-
-
-_MERGE_COUNT = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{UNION.value}> {{ ?s ?p ?o }} }}"
+    return len(engine) - _counted(engine, _HIDDEN_COUNT)
 
 
 def merge_len(engine: Engine) -> int:
     """The number of triples in the merge (the union default graph as a set)."""
-    row = next(iter(cast(QuerySolutions, engine.query(_MERGE_COUNT))))
-    return int(row["n"].value)
+    return _counted(engine, _MERGE_COUNT)
 
 
 def real_named_graphs(engine: Engine) -> list[NamedNode]:
