@@ -202,6 +202,13 @@ class MirroredStore(OxigraphStore):
         self._active = False
         self._again = False
         self._owner = os.getpid()
+        #: where fillings take their checkpoints: beside the store, on its file system, so
+        #: a checkpoint is hard links (elsewhere, a temporary directory on another file
+        #: system or in RAM, it would be a full copy); this process holds the store, so
+        #: whatever is there was left by one killed while filling, and holds disk space
+        #: (its links keep files the store has since compacted away)
+        self.checkpoints = Path(path).with_name(Path(path).name + ".copy")
+        shutil.rmtree(self.checkpoints, ignore_errors=True)
 
     # -- reading ---------------------------------------------------------------------------
     def serves_from_copy(self, sparql: str, *, union_default: bool = True,
@@ -262,7 +269,8 @@ class MirroredStore(OxigraphStore):
     def _fill_once(self) -> bool:
         """One filling, from a checkpoint; False when it must start over (a write only
         the disk could run arrived meanwhile)."""
-        checkpoint = Path(tempfile.mkdtemp(prefix="borderkg-copy-"))
+        self.checkpoints.mkdir(exist_ok=True)
+        checkpoint = Path(tempfile.mkdtemp(dir=self.checkpoints))
         recorder = _Recorder()
         try:
             with self.write_lock:  # the checkpoint and the recording start together

@@ -551,7 +551,8 @@ def test_acknowledged_writes_survive_kill_9_loop(start_server: Callable[..., Liv
     rng = random.Random(int(os.environ.get("BORDERKG_KILL_SEED", "0")) or None)
     writer = Writer()
     writer.start()
-    during_filling = 0
+    during_filling = left_behind = 0
+    checkpoints = data_dir / "store.copy"  # where fillings take their checkpoints
     try:
         for kill in range(KILLS):
             server = start_server(store="disk", data_dir=data_dir)
@@ -570,10 +571,15 @@ def test_acknowledged_writes_survive_kill_9_loop(start_server: Callable[..., Liv
                 during_filling += 1
             server.stop(signal.SIGKILL)
             writer.url = None
+            left_behind += checkpoints.is_dir() and any(checkpoints.iterdir())
         final = start_server(store="disk", data_dir=data_dir)
         wait = time.monotonic() + 60
         while health(final)["memory_copy"]["state"] != "ready" and time.monotonic() < wait:
             time.sleep(0.1)
+        # a filling killed leaves its checkpoint; the next process to hold the store
+        # removes it (hard links that would keep compacted files alive), and its own
+        # filling removes its checkpoint when done
+        leftovers = sorted(p.name for p in checkpoints.iterdir())
         served = {int(n) for (n,) in select(final.url, f"SELECT ?n WHERE {{ GRAPH <{EX}k1> "
                                                        f"{{ ?s <{EX}p> ?n }} }}")}
         final.stop(signal.SIGKILL)
@@ -590,10 +596,13 @@ def test_acknowledged_writes_survive_kill_9_loop(start_server: Callable[..., Liv
     half = (first ^ second) | (first ^ third)
     report_family(f"mirror kill -9 loop: {KILLS} kills ({during_filling} while the copy "
                   f"filled), {len(writer.sent)} updates sent, {len(writer.acknowledged)} "
-                  f"acknowledged, {len(lost)} acknowledged lost, {len(half)} half applied")
+                  f"acknowledged, {len(lost)} acknowledged lost, {len(half)} half applied, "
+                  f"{left_behind} checkpoints left by a kill, {len(leftovers)} after restart")
     assert writer.acknowledged, "no update was acknowledged"
     assert 0 < during_filling < KILLS, "the kills did not fall in both phases of the copy"
     assert not lost, f"acknowledged updates lost: {sorted(lost)[:20]}"
     assert not half, f"updates half applied: {sorted(half)[:20]}"
     assert first <= writer.sent
     assert served == first  # the restarted server's copy holds what the disk holds
+    assert left_behind, "no kill fell while a checkpoint was held"
+    assert not leftovers, f"checkpoints left behind after a restart: {leftovers}"
