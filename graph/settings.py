@@ -89,8 +89,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", None, "Directory of the on-disk store, its journal, snapshots and the memory copy's checkpoint "
-            "(default: $XDG_DATA_HOME/borderkg or ~/.local/share/borderkg).", _optional_str),
+    Setting("data_dir", None, "Directory of the on-disk store, its journal, snapshots and "
+            "the memory copy's checkpoint (default: $XDG_DATA_HOME/borderkg or "
+            "~/.local/share/borderkg).", _optional_str),
     Setting("store", "disk", "Store backend: 'disk' (embedded Oxigraph on disk), 'memory' "
             "(embedded, in memory, lost on exit) or 'remote' (a SPARQL 1.1 endpoint).",
             _choice("disk", "memory", "remote")),

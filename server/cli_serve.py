@@ -2,7 +2,9 @@
 the app factory."""
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing.util
 import os
 import signal
 import sys
@@ -50,7 +52,9 @@ def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
         def load(self) -> Any:
             from graph.service import Service
 
-            return create_app(settings, Service.start(settings, build_if_empty=build_if_empty))
+            service = Service.start(settings, build_if_empty=build_if_empty)
+            atexit.register(service.close)  # a gunicorn worker ends with sys.exit
+            return create_app(settings, service)
 
     Application().run()
 
@@ -89,6 +93,11 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
             os.kill(parent, signal.SIGTERM)
             os._exit(3)
         app = create_app(settings, service)
+        # a graceful stop (SIGTERM, or the parent gone) ends this worker through
+        # multiprocessing's exit path, which runs its finalizers but not atexit's: the
+        # service is closed there (query workers ended, their snapshots and a filling's
+        # checkpoint removed, the store flushed), within granian's kill timeout
+        multiprocessing.util.Finalize(None, service.close, exitpriority=100)
         responses = service.caches.responses
         cache = ResponseCache(responses) if responses is not None else None
         return RSGIAdapter(app, settings.threads, settings.max_body_bytes,

@@ -90,6 +90,10 @@ def _is_custom(iri: str) -> bool:
         return True  # not an IRI the engine takes: the engine refuses the text anyway
 
 
+class _Closing(Exception):
+    """The store is closing: the filling under way stops where it is."""
+
+
 class _Recorder:
     """Stands in for the copy while it fills: records the writes made to the disk, to be
     replayed on the copy in the same order (the engine calls writes make, with their
@@ -209,6 +213,9 @@ class MirroredStore(OxigraphStore):
         #: (its links keep files the store has since compacted away)
         self.checkpoints = Path(path).with_name(Path(path).name + ".copy")
         shutil.rmtree(self.checkpoints, ignore_errors=True)
+        #: set by ``close``: a filling under way stops at its next chunk (a stop must not
+        #: wait for minutes of filling, and its checkpoint is removed as it ends)
+        self._closing = threading.Event()
 
     # -- reading ---------------------------------------------------------------------------
     def serves_from_copy(self, sparql: str, *, union_default: bool = True,
@@ -261,6 +268,8 @@ class MirroredStore(OxigraphStore):
                 log.info("the store changed in a way the copy cannot follow: filling anew")
             log.info("memory copy of the union default graph ready: %s triples in %.1f s",
                      f"{self.progress[1]:,}", time.monotonic() - started)
+        except _Closing:
+            log.info("memory copy: filling stopped, the store is closing")
         except Exception:  # queries keep reading the disk; logged
             log.exception("the memory copy of the store failed; queries read the disk")
             with self.write_lock:
@@ -305,6 +314,8 @@ class MirroredStore(OxigraphStore):
         quads = source.quads_for_pattern(None, None, None, ug.UNION if current else None)
         for added in _add_triples(copy, (q for q in quads
                                          if current or not ug.is_hidden(q.graph_name))):
+            if self._closing.is_set():
+                raise _Closing
             self.progress = (self.progress[0] + added, total)
             time.sleep(0)  # the engine holds the GIL per call: let requests run between
         self.progress = (total, total)
@@ -340,6 +351,7 @@ class MirroredStore(OxigraphStore):
                 copy.remove(twin)
 
     def close(self) -> None:
+        self._closing.set()
         if self._filling is not None:
             self._filling.join(timeout=60)
         with self.write_lock:

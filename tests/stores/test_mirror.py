@@ -606,3 +606,37 @@ def test_acknowledged_writes_survive_kill_9_loop(start_server: Callable[..., Liv
     assert served == first  # the restarted server's copy holds what the disk holds
     assert left_behind, "no kill fell while a checkpoint was held"
     assert not leftovers, f"checkpoints left behind after a restart: {leftovers}"
+
+
+def test_graceful_stop_while_filling_stops_the_filling_and_cleans_up(
+        start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
+    """SIGTERM while the copy fills, sent to the server process (as ``kill`` does) and to
+    its whole process group (as a service manager does): the worker closes the service
+    (the filling stops at its next chunk rather than running on, minutes at 10 M quads,
+    past granian's kill timeout), and leaves neither the filling's checkpoint nor the
+    query workers' snapshots behind."""
+    data_dir = tmp_path / "data"
+    load_generated(data_dir / "store", LIVE)  # a copy that takes seconds to fill
+    checkpoints, snapshots = data_dir / "store.copy", data_dir / "snapshots"
+    for group in (False, True):
+        server = start_server(store="disk", data_dir=data_dir)
+        deadline = time.monotonic() + 30
+        while not (checkpoints.is_dir() and any(checkpoints.iterdir())) \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert health(server)["memory_copy"]["state"] == "filling"
+        assert server.process is not None
+        select(server.url, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")  # snapshot workers
+        assert snapshots.is_dir()
+        began = time.monotonic()
+        if group:
+            os.killpg(server.process.pid, signal.SIGTERM)
+        else:
+            server.process.send_signal(signal.SIGTERM)
+        server.process.wait(30)
+        took = time.monotonic() - began
+        log = server.log()
+        assert "filling stopped, the store is closing" in log, log[-2000:]
+        assert took < 5, f"the server took {took:.1f} s to stop"
+        assert not any(checkpoints.iterdir()), sorted(p.name for p in checkpoints.iterdir())
+        assert not snapshots.exists()
