@@ -273,12 +273,20 @@ class CellResult:
 
 
 class Connection:
-    """A keep-alive HTTP/1.1 connection to one base URL, reopened after failures."""
+    """A keep-alive HTTP/1.1 connection to one base URL, reopened after failures.
 
-    def __init__(self, base: str, timeout: float) -> None:
+    ``source`` is the local address to connect from: each client of a cell gets its own
+    loopback address (the whole of 127.0.0.0/8 is local on Linux), so that a server which
+    shares its workers out by client address (BorderKG's ``client_queries``) sees as many
+    clients as the cell has, as it would see several analysts, and not one client sending
+    several queries at once.
+    """
+
+    def __init__(self, base: str, timeout: float, source: str | None = None) -> None:
         parts = urlsplit(base)
         self.host, self.port, self.prefix = parts.hostname, parts.port, parts.path
         self.timeout = timeout
+        self.source = (source, 0) if source else None
         self.conn: http.client.HTTPConnection | None = None
 
     def get(self, path: str, accept: str) -> tuple[int, bool]:
@@ -287,7 +295,8 @@ class Connection:
         target = self.prefix + path if not path.startswith("/analyses") else path
         for attempt in range(2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout,
+                                                       source_address=self.source)
             try:
                 self.conn.request("GET", target, headers={"Accept": accept})
                 response = self.conn.getresponse()
@@ -307,6 +316,13 @@ class Connection:
             self.conn = None
 
 
+def client_address(base: str, client: int) -> str | None:
+    """The loopback address client number ``client`` connects from (None: the system's
+    choice, for a server that is not on this machine's loopback)."""
+    host = urlsplit(base).hostname or ""
+    return f"127.0.0.{10 + client}" if host.startswith("127.") else None
+
+
 def run_cell(base: str, draws: Draws, clients: int, duration: float,
              timeout: float = 60.0) -> CellResult:
     """``clients`` threads send requests back to back for ``duration`` seconds; requests in
@@ -316,7 +332,8 @@ def run_cell(base: str, draws: Draws, clients: int, duration: float,
     stop_at = start + duration
 
     def client(i: int) -> None:
-        conn, stream, out = Connection(base, timeout), draws.for_client(i), results[i]
+        conn = Connection(base, timeout, client_address(base, i))
+        stream, out = draws.for_client(i), results[i]
         try:
             while time.perf_counter() < stop_at:
                 request = adapt(base, next(stream))
