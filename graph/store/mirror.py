@@ -94,6 +94,13 @@ class _Closing(Exception):
     """The store is closing: the filling under way stops where it is."""
 
 
+def _finished() -> threading.Thread:
+    """A thread that has already ended, for callers that join the filling."""
+    thread = threading.Thread(target=lambda: None, daemon=True)
+    thread.start()
+    return thread
+
+
 class _Recorder:
     """Stands in for the copy while it fills: records the writes made to the disk, to be
     replayed on the copy in the same order (the engine calls writes make, with their
@@ -249,6 +256,8 @@ class MirroredStore(OxigraphStore):
     def start_filling(self) -> threading.Thread:
         """Fill the copy in the background (queries read the disk until it is ready)."""
         with self.write_lock:
+            if self._closing.is_set():  # a write that ended as close() began: no new one
+                return self._filling or _finished()
             if self._active and self._filling is not None:
                 self._again = True  # a write the recording cannot repeat: fill anew
                 return self._filling
@@ -271,6 +280,9 @@ class MirroredStore(OxigraphStore):
         except _Closing:
             log.info("memory copy: filling stopped, the store is closing")
         except Exception:  # queries keep reading the disk; logged
+            if self._closing.is_set():  # the store went from under it
+                log.info("memory copy: filling stopped, the store is closing")
+                return
             log.exception("the memory copy of the store failed; queries read the disk")
             with self.write_lock:
                 self._copy, self._writes, self._active = None, [self._disk], False
@@ -278,6 +290,8 @@ class MirroredStore(OxigraphStore):
     def _fill_once(self) -> bool:
         """One filling, from a checkpoint; False when it must start over (a write only
         the disk could run arrived meanwhile)."""
+        if self._closing.is_set():
+            raise _Closing
         self.checkpoints.mkdir(exist_ok=True)
         checkpoint = Path(tempfile.mkdtemp(dir=self.checkpoints))
         recorder = _Recorder()

@@ -640,3 +640,38 @@ def test_graceful_stop_while_filling_stops_the_filling_and_cleans_up(
         assert took < 5, f"the server took {took:.1f} s to stop"
         assert not any(checkpoints.iterdir()), sorted(p.name for p in checkpoints.iterdir())
         assert not snapshots.exists()
+
+
+def test_a_filling_asked_for_as_the_store_closes_never_starts(
+        large_store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A write that needs the copy made anew (a large drop, a text only the disk runs) and
+    ends while ``close`` waits for the write lock must not start a filling over the
+    closing store: it would take a checkpoint of it and fail on the closed store."""
+    path = copy_of(large_store, tmp_path / "store")
+    store = MirroredStore(path)
+    store.start_filling().join(120)
+    assert store.ready.is_set()
+    inside, release = threading.Event(), threading.Event()
+
+    def write_needing_a_refill() -> None:
+        with store.write_lock:
+            inside.set()
+            release.wait(30)
+            store.start_filling()
+
+    writer = threading.Thread(target=write_needing_a_refill)
+    writer.start()
+    inside.wait(10)
+    closer = threading.Thread(target=store.close)
+    with caplog.at_level("INFO", logger="borderkg"):
+        closer.start()
+        time.sleep(0.3)  # close() has begun and waits for the write lock
+        release.set()
+        writer.join(30)
+        closer.join(60)
+        for thread in threading.enumerate():
+            if thread.name == "borderkg-memory-copy":
+                thread.join(60)
+    assert not closer.is_alive()
+    assert "failed" not in caplog.text, caplog.text
+    assert not any(store.checkpoints.iterdir())
