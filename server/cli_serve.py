@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import atexit
 import logging
+import mmap
 import multiprocessing.util
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -42,7 +41,7 @@ def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
             self.cfg.set("worker_class", "gthread" if settings.threads > 1 else "sync")
             limit = max(settings.query_timeout, settings.analysis_timeout)
             self.cfg.set("timeout", max(30, int(limit * 3)))
-            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("graceful_timeout", stop_timeout(settings))
             self.cfg.set("keepalive", 5)
             self.cfg.set("accesslog", None)  # server.observability logs each request
             # long GET queries: gunicorn's largest request line (its default is 4094)
@@ -50,9 +49,7 @@ def run_gunicorn(settings: Settings, build_if_empty: bool) -> None:
             self.cfg.set("loglevel", settings.log_level)
 
         def load(self) -> Any:
-            from graph.service import Service
-
-            service = Service.start(settings, build_if_empty=build_if_empty)
+            service = start_service(settings, build_if_empty, StopWhileStarting())
             atexit.register(service.close)  # a gunicorn worker ends with sys.exit
             return create_app(settings, service)
 
@@ -70,12 +67,20 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
     from granian.log import LogLevels
     from granian.server import Server
 
-    failed = tempfile.NamedTemporaryFile(prefix="borderkg-start-", delete=False)
-    failed.close()
+    # why a worker could not start, for this process to exit with: memory shared with the
+    # forked worker (a file would be left behind by a main process killed with -9)
+    failed = mmap.mmap(-1, START_FAILURE_BYTES)
+
+    # granian installs a worker's own signal handlers only once its app is loaded; until
+    # then the handler inherited from the main process swallows a SIGTERM, and the worker
+    # is killed after the stop timeout with nothing closed. So a worker notes stops from
+    # the moment it is forked (the hook runs in granian's workers, children of this
+    # process, and not in the query workers they fork in turn) and from its loader on.
+    stop, main = StopWhileStarting(), os.getpid()
+    os.register_at_fork(after_in_child=lambda: os.getppid() == main and stop.catch())
 
     def load(_target: str) -> Any:
-        from graph.service import Service
-
+        stop.catch()
         from .app import create_app
         from .observability import recorder
         from .response_cache import ResponseCache
@@ -84,12 +89,12 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
         parent = os.getppid()
         follow_parent(parent)
         try:
-            service = Service.start(settings, build_if_empty=build_if_empty)
+            service = start_service(settings, build_if_empty, stop)
         except BorderKGError as exc:
             # one line, not a worker traceback; and the whole server stops: granian
             # respawns workers that die, which would retry a start that cannot succeed
             log.error("%s", exc.message)
-            Path(failed.name).write_text(exc.message, encoding="utf-8")
+            failed.write(exc.message.encode("utf-8")[:START_FAILURE_BYTES - 1])
             os.kill(parent, signal.SIGTERM)
             os._exit(3)
         app = create_app(settings, service)
@@ -98,6 +103,7 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
         # service is closed there (query workers ended, their snapshots and a filling's
         # checkpoint removed, the store flushed), within granian's kill timeout
         multiprocessing.util.Finalize(None, service.close, exitpriority=100)
+        stop.close_if_asked(service)
         responses = service.caches.responses
         cache = ResponseCache(responses) if responses is not None else None
         return RSGIAdapter(app, settings.threads, settings.max_body_bytes,
@@ -108,14 +114,77 @@ def run_granian(settings: Settings, build_if_empty: bool) -> None:
                     interface=Interfaces.RSGI, workers=settings.workers, websockets=False,
                     http1_settings=HTTP1Settings(header_read_timeout=header_ms),
                     log_access=False, log_level=LogLevels(settings.log_level),
-                    workers_kill_timeout=5, respawn_failed_workers=True, respawn_interval=0.5)
-    try:
-        server.serve(target_loader=load)
-        start_failure = Path(failed.name).read_text(encoding="utf-8")
-    finally:
-        Path(failed.name).unlink(missing_ok=True)
-    if start_failure:
+                    workers_kill_timeout=stop_timeout(settings), respawn_failed_workers=True,
+                    respawn_interval=0.5)
+    server.serve(target_loader=load)
+    if failed[0]:
         sys.exit(3)  # the worker has said why, in one line
+
+
+#: room for the one-line reason a worker could not start
+START_FAILURE_BYTES = 4096
+
+
+def stop_timeout(settings: Settings) -> int:
+    """Seconds a stopping worker is given to finish its requests and close the service
+    before it is killed: each request in flight is bounded by its time limit, so a stop
+    lets the longest run out rather than cutting them off with nothing closed."""
+    longest = max(settings.query_timeout, settings.analysis_timeout)
+    return int(min(max(5.0, longest + 5.0), 60.0))
+
+
+class StopWhileStarting:
+    """SIGTERM and SIGINT while a worker starts: noted, and the service closed and the
+    worker ended as soon as the start is over (a start cannot be cut short safely)."""
+
+    def __init__(self) -> None:
+        self.asked: int | None = None
+
+    def catch(self) -> StopWhileStarting:
+        """Note the signals from now on (granian; gunicorn's workers have their own
+        handlers in place before the app is loaded)."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._note)
+        return self
+
+    def _note(self, signum: int, _frame: Any) -> None:
+        self.asked = signum
+
+    def close_if_asked(self, service: Any) -> None:
+        if self.asked is not None:
+            log.info("stopped (%s) while starting", signal.Signals(self.asked).name)
+            service.close()
+            os._exit(0)
+
+
+def start_service(settings: Settings, build_if_empty: bool, stop: StopWhileStarting) -> Any:
+    """``Service.start``, waiting while the store is held by the worker this one replaces.
+
+    A reload (SIGHUP to granian or gunicorn) starts the new worker first and only then
+    stops the old one, which holds the embedded store (one process at a time) until its
+    requests have finished and it has closed the service: the new one waits for it, up to
+    the old one's stop timeout and a margin, instead of failing the whole server on the
+    store's lock.
+    """
+    from graph.service import Service
+    from graph.store.lock import LOCKED, StoreHeld, held_by_sibling
+
+    deadline = time.monotonic() + stop_timeout(settings) + 30
+    waiting = False
+    while True:
+        try:
+            return Service.start(settings, build_if_empty=build_if_empty)
+        except ConfigError as exc:
+            locked = isinstance(exc, StoreHeld) or LOCKED.search(exc.message)
+            if not (settings.store == "disk" and locked and stop.asked is None
+                    and time.monotonic() < deadline
+                    and held_by_sibling(settings.data_path / "store")):
+                raise
+            if not waiting:
+                log.info("the store is still open in the worker this one replaces; "
+                         "waiting for it to stop")
+                waiting = True
+            time.sleep(0.1)
 
 
 def follow_parent(parent: int, interval: float = 1.0) -> None:

@@ -69,6 +69,15 @@ def lock_holder(store_dir: Path) -> int | None:
     return None
 
 
+def held_by_sibling(store_dir: Path) -> bool:
+    """Whether ``store_dir`` is held by another child of this process's parent (the
+    worker that a server reload replaces with this one, which its server stops only after
+    starting this one), or by no one any more (it let go since the caller failed to open
+    it)."""
+    pid = lock_holder(store_dir)
+    return pid is None or (pid != os.getpid() and _parent(pid) == os.getppid())
+
+
 def is_server(pid: int) -> bool:
     """Whether ``pid`` (or the process that started it: servers' workers hold the
     store) runs ``borderkg serve``."""

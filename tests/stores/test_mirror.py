@@ -12,6 +12,8 @@ import os
 import random
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -675,3 +677,83 @@ def test_a_filling_asked_for_as_the_store_closes_never_starts(
     assert not closer.is_alive()
     assert "failed" not in caplog.text, caplog.text
     assert not any(store.checkpoints.iterdir())
+
+
+def test_reload_hands_the_store_from_the_old_worker_to_the_new(
+        start_server: Callable[..., LiveServer], large_store: Path, tmp_path: Path) -> None:
+    """SIGHUP: granian starts the new worker, then stops the old one, which holds the
+    embedded store until it has closed the service. The new worker waits for it instead
+    of failing on the store's lock (which stopped the whole server), and serves the
+    acknowledged writes of the old one."""
+    data_dir = tmp_path / "data"
+    copy_of(large_store, data_dir / "store")
+    server = start_server(store="disk", data_dir=data_dir,
+                          env={"BORDERKG_QUERY_TIMEOUT": "4"})
+    assert server.process is not None
+    for n in range(3):
+        assert post_update(server.url, f"INSERT DATA {{ GRAPH <{EX}hup> {{ <{EX}h{n}> "
+                                       f"<{EX}p> {n} }} }}") == 204
+    # a query that runs to its time limit keeps the old worker (and the store) busy for
+    # seconds after the new worker has started
+    runaway: dict[str, int] = {}
+
+    def run_away() -> None:
+        answer = requests.get(server.url + "/sparql", headers=JSON, timeout=60, params={
+            "query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"})
+        runaway["status"] = answer.status_code
+
+    slow = threading.Thread(target=run_away)
+    slow.start()
+    time.sleep(0.5)
+    server.process.send_signal(signal.SIGHUP)
+    deadline, answered = time.monotonic() + 60, None
+    while time.monotonic() < deadline and answered is None:
+        assert server.process.poll() is None, server.log()[-3000:]
+        if "Stopped old worker" in server.log():
+            try:
+                answered = select(server.url, f"SELECT ?s WHERE {{ GRAPH <{EX}hup> "
+                                              f"{{ ?s ?p ?o }} }}")
+            except requests.RequestException:
+                pass
+        time.sleep(0.1)
+    slow.join(60)
+    assert runaway.get("status") == 503  # its time limit, answered by the old worker
+    assert answered == {(f"{EX}h{n}",) for n in range(3)}, server.log()[-3000:]
+    assert "waiting for it to stop" in server.log()
+    assert "cannot open store" not in server.log()
+    assert server.process.poll() is None
+
+
+def test_stop_while_the_worker_starts_is_graceful(tmp_path: Path) -> None:
+    """SIGTERM right after granian has started the worker, while it is still loading
+    (importing, opening the store, building the seed): granian's handlers are installed
+    only once the app is loaded, and the one inherited from the main process swallowed
+    the signal, so the worker was killed after the stop timeout with nothing closed."""
+    from tests.conftest import ARTICLE
+    from tests.peers import free_port
+
+    data_dir, log_path = tmp_path / "data", tmp_path / "server.log"
+    args = [sys.executable, "-m", "server.cli", "serve", "--port", str(free_port()),
+            "--store", "disk", "--data-dir", str(data_dir), "--article", str(ARTICLE)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERKG_")}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                   cwd=Path(__file__).resolve().parents[2])
+    try:
+        deadline = time.monotonic() + 30
+        while "Spawning worker-1" not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+        took = time.monotonic() - began
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    text = log_path.read_text()
+    assert "stopped (SIGTERM) while starting" in text, text[-3000:]
+    assert "refused to gracefully stop" not in text, text[-3000:]
+    assert took < 5, f"{took:.1f} s"
+    assert not (data_dir / "snapshots").exists()
+    assert not (data_dir / "store.copy").exists() or not any((data_dir / "store.copy").iterdir())
