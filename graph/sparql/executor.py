@@ -25,6 +25,7 @@ import multiprocessing
 import os
 import queue
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -514,6 +515,9 @@ def _watchdog(parent: int, state: _WorkerState) -> None:
 
 
 def _worker_main(conn: Any, sandbox: bool = True) -> None:
+    # the parent ends its workers; a Ctrl-C to the terminal's process group must not
+    # print a traceback from each of them
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     state = _WorkerState()
     if sandbox:
         deny_network()  # before any query: nothing it evaluates can open a socket

@@ -94,6 +94,25 @@ def _no_value(*_args: Any) -> None:
 CUSTOM_FUNCTIONS: dict[NamedNode, Any] = {}
 
 
+#: RocksDB's own information logs kept in the store directory (it starts a new one at
+#: each open and, with the options the engine uses, keeps up to a thousand old ones)
+KEPT_ENGINE_LOGS = 5
+
+
+def _prune_engine_logs(path: Path) -> None:
+    """Delete all but the newest ``KEPT_ENGINE_LOGS`` of RocksDB's old information logs
+    (``LOG.old.<time>``): text for people reading them, never read back by the engine,
+    and one more of them at every start. Called with the store open in this process, so
+    no other process is writing there."""
+    def started(log_file: Path) -> tuple[int, str]:  # the suffix is the time, in µs
+        suffix = log_file.name.rsplit(".", 1)[-1]
+        return (int(suffix) if suffix.isdigit() else 0, log_file.name)
+
+    old = sorted(path.glob("LOG.old.*"), key=started, reverse=True)
+    for log_file in old[KEPT_ENGINE_LOGS:]:
+        log_file.unlink(missing_ok=True)
+
+
 def _with_unknown_functions(run: Any, sparql: str, kwargs: dict[str, Any]) -> Any:
     """``run(sparql, **kwargs)`` with BorderKG's own functions (``CUSTOM_FUNCTIONS``); a
     call of a function IRI the engine does not implement is an evaluation error (unbound),
@@ -163,6 +182,7 @@ class OxigraphStore(Store):
                 raise ConfigError(f"cannot open store at {self.path}: {exc}") from None
             self.journal = updates.Journal(self.path.with_name(self.path.name + ".journal"))
             self.journal.recover(self._store)
+            _prune_engine_logs(self.path)
         else:
             self._store = _OxStore()
         self.backend = "memory" if self.path is None else "disk"

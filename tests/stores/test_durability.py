@@ -98,3 +98,25 @@ def test_import_killed_half_way_leaves_all_or_nothing(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert observations(store_dir) == rows
+
+
+def test_old_engine_logs_are_pruned_at_each_open(tmp_path: Path) -> None:
+    """RocksDB writes a new information log at every open and keeps the old ones (up to a
+    thousand): a server restarted often would pile them up in the store directory. The
+    newest few are kept; the store itself is untouched."""
+    from graph.store.oxigraph import KEPT_ENGINE_LOGS
+
+    path = tmp_path / "store"
+    for n in range(KEPT_ENGINE_LOGS + 4):
+        store = OxigraphStore(path)
+        store.update(f"INSERT DATA {{ <urn:x:s{n}> <urn:x:p> {n} }}")
+        store.close()
+        del store
+    logs = sorted(p.name for p in path.glob("LOG.old.*"))
+    assert 0 < len(logs) <= KEPT_ENGINE_LOGS, logs
+    store = OxigraphStore(path)
+    try:
+        rows = store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s <urn:x:p> ?o }")
+        assert int(next(iter(rows))["n"].value) == KEPT_ENGINE_LOGS + 4  # type: ignore[index]
+    finally:
+        store.close()
