@@ -611,14 +611,14 @@ def test_acknowledged_writes_survive_kill_9_loop(start_server: Callable[..., Liv
 
 
 def test_graceful_stop_while_filling_stops_the_filling_and_cleans_up(
-        start_server: Callable[..., LiveServer], tmp_path: Path) -> None:
+        start_server: Callable[..., LiveServer], large_store: Path, tmp_path: Path) -> None:
     """SIGTERM while the copy fills, sent to the server process (as ``kill`` does) and to
     its whole process group (as a service manager does): the worker closes the service
     (the filling stops at its next chunk rather than running on, minutes at 10 M quads,
     past granian's kill timeout), and leaves neither the filling's checkpoint nor the
     query workers' snapshots behind."""
     data_dir = tmp_path / "data"
-    load_generated(data_dir / "store", LIVE)  # a copy that takes seconds to fill
+    copy_of(large_store, data_dir / "store")  # a copy that takes seconds to fill
     checkpoints, snapshots = data_dir / "store.copy", data_dir / "snapshots"
     for group in (False, True):
         server = start_server(store="disk", data_dir=data_dir)
