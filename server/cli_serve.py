@@ -167,7 +167,7 @@ def start_service(settings: Settings, build_if_empty: bool, stop: StopWhileStart
     store's lock.
     """
     from graph.service import Service
-    from graph.store.lock import LOCKED, StoreHeld, held_by_sibling
+    from graph.store.lock import LOCKED, held_by_sibling
 
     deadline = time.monotonic() + stop_timeout(settings) + 30
     waiting = False
@@ -175,8 +175,8 @@ def start_service(settings: Settings, build_if_empty: bool, stop: StopWhileStart
         try:
             return Service.start(settings, build_if_empty=build_if_empty)
         except ConfigError as exc:
-            locked = isinstance(exc, StoreHeld) or LOCKED.search(exc.message)
-            if not (settings.store == "disk" and locked and stop.asked is None
+            if not (settings.store == "disk" and LOCKED.search(exc.message)
+                    and stop.asked is None
                     and time.monotonic() < deadline
                     and held_by_sibling(settings.data_path / "store")):
                 raise

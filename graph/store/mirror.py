@@ -277,10 +277,8 @@ class MirroredStore(OxigraphStore):
                 log.info("the store changed in a way the copy cannot follow: filling anew")
             log.info("memory copy of the union default graph ready: %s triples in %.1f s",
                      f"{self.progress[1]:,}", time.monotonic() - started)
-        except _Closing:
-            log.info("memory copy: filling stopped, the store is closing")
         except Exception:  # queries keep reading the disk; logged
-            if self._closing.is_set():  # the store went from under it
+            if self._closing.is_set():  # stopped at a chunk, or the store went from under it
                 log.info("memory copy: filling stopped, the store is closing")
                 return
             log.exception("the memory copy of the store failed; queries read the disk")

@@ -497,8 +497,9 @@ class OxigraphStore(Store):
                     if not load(index, part):
                         break
                 if in_memory:
-                    durable.update(ug.fill_text(None if target is None else "" if isinstance(
-                        target, DefaultGraph) else target.value))
+                    fill = None if target is None else "" if isinstance(
+                        target, DefaultGraph) else target.value
+                    durable.update(ug.fill_text(fill))
                 self._loaded_into_copies(target)
                 self._mark(ug.mark_current)
             finally:

@@ -12,7 +12,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -730,27 +729,25 @@ def test_stop_while_the_worker_starts_is_graceful(tmp_path: Path) -> None:
     only once the app is loaded, and the one inherited from the main process swallowed
     the signal, so the worker was killed after the stop timeout with nothing closed."""
     from tests.conftest import ARTICLE
-    from tests.peers import free_port
+    from tests.peers import ServerProcess, free_port
 
     data_dir, log_path = tmp_path / "data", tmp_path / "server.log"
     args = [sys.executable, "-m", "server.cli", "serve", "--port", str(free_port()),
             "--store", "disk", "--data-dir", str(data_dir), "--article", str(ARTICLE)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("BORDERKG_")}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                   cwd=Path(__file__).resolve().parents[2])
+    server = ServerProcess("borderkg serve", args, log_path, env=env, group=True,
+                           cwd=Path(__file__).resolve().parents[2])
     try:
         deadline = time.monotonic() + 30
-        while "Spawning worker-1" not in log_path.read_text() and time.monotonic() < deadline:
+        while "Spawning worker-1" not in server.log_tail(100_000) \
+                and time.monotonic() < deadline:
             time.sleep(0.01)
         began = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
+        server.process.send_signal(signal.SIGTERM)  # the main process, as `kill` does
+        server.process.wait(30)
         took = time.monotonic() - began
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        server.stop(signal.SIGKILL)
     text = log_path.read_text()
     assert "stopped (SIGTERM) while starting" in text, text[-3000:]
     assert "refused to gracefully stop" not in text, text[-3000:]
